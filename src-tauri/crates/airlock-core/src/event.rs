@@ -1,0 +1,111 @@
+//! Events: what every step of a request records.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Identifies one request from the moment it arrives to its answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TraceId(String);
+
+impl TraceId {
+    /// A fresh random trace id.
+    #[must_use]
+    pub fn new() -> Self {
+        Self(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for TraceId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for TraceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for TraceId {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// The kinds of step a request goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A request arrived and passed the input checks.
+    RequestReceived,
+    /// A request was refused before planning (empty, too large, ...).
+    RequestRejected,
+    /// The planner produced a plan.
+    PlanProposed,
+    /// The planner failed (model missing, worker died, ...).
+    PlanFailed,
+    /// An intent was refused and did not run.
+    IntentRefused,
+    /// A tool call started.
+    ToolStarted,
+    /// A tool call finished with a result.
+    ToolFinished,
+    /// A tool call failed.
+    ToolFailed,
+    /// The answer was generated.
+    AnswerGenerated,
+    /// Generating the answer failed.
+    AnswerFailed,
+}
+
+impl EventKind {
+    /// The stable snake_case name stored in the database.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RequestReceived => "request_received",
+            EventKind::RequestRejected => "request_rejected",
+            EventKind::PlanProposed => "plan_proposed",
+            EventKind::PlanFailed => "plan_failed",
+            EventKind::IntentRefused => "intent_refused",
+            EventKind::ToolStarted => "tool_started",
+            EventKind::ToolFinished => "tool_finished",
+            EventKind::ToolFailed => "tool_failed",
+            EventKind::AnswerGenerated => "answer_generated",
+            EventKind::AnswerFailed => "answer_failed",
+        }
+    }
+}
+
+/// One recorded step of a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// The request this step belongs to.
+    pub trace_id: TraceId,
+    /// What happened.
+    pub kind: EventKind,
+    /// Details; never secrets.
+    pub payload: Value,
+}
+
+impl Event {
+    /// An event of `kind` for `trace_id` with `payload`.
+    #[must_use]
+    pub fn new(trace_id: &TraceId, kind: EventKind, payload: Value) -> Self {
+        Self {
+            trace_id: trace_id.clone(),
+            kind,
+            payload,
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! Tools: their specification and the trait an executable tool implements.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Whether a tool only reads state or may change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolEffect {
+    /// Reads state and changes nothing anywhere.
+    Read,
+    /// May change state (a file, a service, an ERP record).
+    Write,
+}
+
+/// What the planner may propose and the governor reasons about: a tool's name, what it does,
+/// the JSON schema of its arguments and its effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Unique name, `snake_case`; the only names a plan may contain.
+    pub name: String,
+    /// One or two sentences the model reads to choose the tool.
+    pub description: String,
+    /// JSON schema of the arguments: an object schema with `additionalProperties: false`.
+    pub parameters: Value,
+    /// Read or write.
+    pub effect: ToolEffect,
+}
+
+/// An executable tool. Only the agent's executor calls [`Tool::invoke`].
+pub trait Tool: Send + Sync {
+    /// The tool's specification.
+    fn spec(&self) -> &ToolSpec;
+
+    /// Runs the tool with arguments that already passed the schema.
+    ///
+    /// # Errors
+    /// [`ToolError`] when the arguments name something that does not exist or the tool fails.
+    fn invoke(&self, args: &Map<String, Value>) -> Result<Value, ToolError>;
+}
+
+/// Why a tool call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// An argument is missing, of the wrong type or out of range.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument {
+        /// The argument's name.
+        name: String,
+        /// What is wrong with it and what would be accepted.
+        reason: String,
+    },
+    /// The tool could not read or write what it needed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What the tool was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The data the tool read was not in the expected shape.
+    #[error("{0}")]
+    BadData(String),
+}
