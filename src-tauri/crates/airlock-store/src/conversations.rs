@@ -1,0 +1,166 @@
+//! Conversations and their messages.
+
+use std::fmt;
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use crate::{Store, StoreError};
+
+/// Identifies a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ConversationId(String);
+
+impl ConversationId {
+    /// The id as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ConversationId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredMessage {
+    /// `user`, `assistant`, `system` or `tool`.
+    pub role: String,
+    /// The text.
+    pub content: String,
+    /// The request that produced it, if any.
+    pub trace_id: Option<String>,
+    /// UTC time, RFC 3339.
+    pub created_at: String,
+}
+
+impl Store {
+    /// Starts a conversation titled `title`.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails.
+    pub fn create_conversation(&self, title: &str) -> Result<ConversationId, StoreError> {
+        let id = ConversationId(uuid::Uuid::new_v4().to_string());
+        self.conn
+            .execute(
+                "INSERT INTO conversations (id, title) VALUES (?1, ?2)",
+                params![id.as_str(), title],
+            )
+            .map_err(|err| self.error(err))?;
+        Ok(id)
+    }
+
+    /// Finds a conversation by its id text.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails.
+    pub fn conversation(&self, id: &str) -> Result<Option<ConversationId>, StoreError> {
+        self.conn
+            .query_row("SELECT id FROM conversations WHERE id = ?1", [id], |row| {
+                row.get::<_, String>(0)
+            })
+            .optional()
+            .map(|found| found.map(ConversationId))
+            .map_err(|err| self.error(err))
+    }
+
+    /// Appends a message to a conversation.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails (including an unknown conversation or role).
+    pub fn add_message(
+        &self,
+        conversation: &ConversationId,
+        role: &str,
+        content: &str,
+        trace_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO messages (conversation_id, role, content, trace_id)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![conversation.as_str(), role, content, trace_id],
+            )
+            .map_err(|err| self.error(err))?;
+        Ok(())
+    }
+
+    /// A conversation's messages, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails.
+    pub fn messages(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT role, content, trace_id, created_at FROM messages
+                 WHERE conversation_id = ?1 ORDER BY id",
+            )
+            .map_err(|err| self.error(err))?;
+        let rows = stmt
+            .query_map([conversation.as_str()], |row| {
+                Ok(StoredMessage {
+                    role: row.get(0)?,
+                    content: row.get(1)?,
+                    trace_id: row.get(2)?,
+                    created_at: row.get(3)?,
+                })
+            })
+            .map_err(|err| self.error(err))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|err| self.error(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_kept_in_order_per_conversation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let one = store.create_conversation("line 3").unwrap();
+        let two = store.create_conversation("payroll").unwrap();
+        store
+            .add_message(&one, "user", "status?", Some("t1"))
+            .unwrap();
+        store.add_message(&two, "user", "why abend?", None).unwrap();
+        store
+            .add_message(&one, "assistant", "all up", Some("t1"))
+            .unwrap();
+        let roles: Vec<_> = store
+            .messages(&one)
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.role, m.content))
+            .collect();
+        assert_eq!(
+            roles,
+            [
+                ("user".to_owned(), "status?".to_owned()),
+                ("assistant".to_owned(), "all up".to_owned())
+            ]
+        );
+        assert_eq!(store.conversation(one.as_str()).unwrap(), Some(one));
+        assert_eq!(store.conversation("nope").unwrap(), None);
+    }
+
+    #[test]
+    fn unknown_roles_and_conversations_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let id = store.create_conversation("x").unwrap();
+        assert!(store.add_message(&id, "root", "hi", None).is_err());
+        let ghost = ConversationId("ghost".into());
+        assert!(store.add_message(&ghost, "user", "hi", None).is_err());
+    }
+}

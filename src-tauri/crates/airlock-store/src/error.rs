@@ -1,0 +1,94 @@
+//! Storage errors, each saying what to do next.
+
+use std::path::PathBuf;
+
+/// What can go wrong with the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The data directory cannot be created or written.
+    #[error(
+        "cannot use data directory {}: {source}. Choose a writable directory with --data-dir \
+         (or AIRLOCK_DATA_DIR)",
+        path.display()
+    )]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the database lock for longer than the busy timeout.
+    #[error(
+        "the database {} is locked by another process (is another Airlock running?). \
+         Close it and try again, or use another --data-dir",
+        path.display()
+    )]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The file is not a usable SQLite database.
+    #[error(
+        "the database {} is damaged ({detail}). It was left untouched: move it aside to start \
+         with a new one, or restore it from a backup",
+        path.display()
+    )]
+    Corrupt {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's description.
+        detail: String,
+    },
+    /// The file was written by a newer Airlock.
+    #[error(
+        "the database {} has schema version {found}, newer than this Airlock understands \
+         ({supported}). Use the newer Airlock or another --data-dir",
+        path.display()
+    )]
+    TooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// A stored value does not have the expected shape.
+    #[error("stored data is malformed: {0}")]
+    Malformed(String),
+    /// Any other SQLite failure.
+    #[error("database error on {}: {source}", path.display())]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+impl StoreError {
+    /// Classifies a SQLite error on `path`.
+    pub(crate) fn from_sqlite(path: &std::path::Path, source: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        let path = path.to_owned();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Self::Locked { path },
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => Self::Corrupt {
+                path,
+                detail: source.to_string(),
+            },
+            Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+                Self::DataDir {
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::PermissionDenied,
+                        source.to_string(),
+                    ),
+                    path,
+                }
+            }
+            _ => Self::Sqlite { path, source },
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Opening the database: data directory, WAL, busy timeout, migrations.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::migrations::MIGRATIONS;
+use crate::StoreError;
+
+/// The database file's name inside the data directory.
+pub const DATABASE_FILE: &str = "airlock.db";
+
+/// How to open the store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// How long a write waits for another process's lock before failing with
+    /// [`StoreError::Locked`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// An open Airlock database. Not shared between threads: wrap it in a mutex.
+pub struct Store {
+    pub(crate) conn: Connection,
+    pub(crate) path: PathBuf,
+}
+
+/// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
+#[must_use]
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AIRLOCK_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    directories::ProjectDirs::from("com", "Airlock", "airlock").map_or_else(
+        || PathBuf::from(".airlock"),
+        |dirs| dirs.data_dir().to_owned(),
+    )
+}
+
+impl Store {
+    /// Opens (creating when needed) `airlock.db` in `data_dir` with default options.
+    ///
+    /// # Errors
+    /// [`StoreError::DataDir`], [`StoreError::Locked`], [`StoreError::Corrupt`],
+    /// [`StoreError::TooNew`].
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with(data_dir, &StoreOptions::default())
+    }
+
+    /// Opens (creating when needed) `airlock.db` in `data_dir`.
+    ///
+    /// # Errors
+    /// As [`Store::open`].
+    pub fn open_with(data_dir: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.to_owned(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|err| StoreError::from_sqlite(&path, err))?;
+        let store = Self { conn, path };
+        store.configure(options)?;
+        store.migrate()?;
+        tracing::debug!(path = %store.path.display(), "store open");
+        Ok(store)
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The schema version of the open file.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|err| self.error(err))
+    }
+
+    fn configure(&self, options: &StoreOptions) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(options.busy_timeout)
+            .map_err(|err| self.error(err))?;
+        // The first statement that reads the file: a damaged or foreign file fails here.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(|err| self.error(err))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(%mode, "SQLite refused WAL mode");
+        }
+        self.conn
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .map_err(|err| self.error(err))?;
+        let check: String = self
+            .conn
+            .query_row("PRAGMA quick_check", [], |row| row.get(0))
+            .map_err(|err| self.error(err))?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: self.path.clone(),
+                detail: check,
+            });
+        }
+        Ok(())
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        let current = self.schema_version()?;
+        if current > supported {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: current,
+                supported,
+            });
+        }
+        for (index, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(current).unwrap_or(0))
+        {
+            let version = index + 1;
+            let batch = format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {version}; COMMIT;");
+            if let Err(err) = self.conn.execute_batch(&batch) {
+                // Leave the file as it was before this migration.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(self.error(err));
+            }
+            tracing::info!(version, path = %self.path.display(), "database migrated");
+        }
+        Ok(())
+    }
+
+    pub(crate) fn error(&self, err: rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(&self.path, err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_store_is_migrated_to_the_latest_schema_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        drop(store);
+        // Reopening applies nothing twice.
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn data_dir_under_a_regular_file_is_refused_with_a_hint() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-dir");
+        std::fs::write(&file, b"x").unwrap();
+        let err = Store::open(&file.join("data")).err().unwrap();
+        assert!(matches!(err, StoreError::DataDir { .. }), "{err}");
+        assert!(err.to_string().contains("--data-dir"));
+    }
+
+    #[test]
+    fn a_file_that_is_not_sqlite_is_reported_damaged_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DATABASE_FILE);
+        let garbage = b"this is not a database, it is a shopping list\n".repeat(200);
+        std::fs::write(&path, &garbage).unwrap();
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), garbage);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_airlock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Store::open(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch("PRAGMA user_version = 999").unwrap();
+        drop(conn);
+        let err = Store::open(dir.path()).err().unwrap();
+        assert!(
+            matches!(err, StoreError::TooNew { found: 999, .. }),
+            "{err}"
+        );
+    }
+}
