@@ -1,0 +1,429 @@
+//! The in-process llama.cpp session. Only the worker process (and the benchmark) use it: a
+//! llama.cpp assert aborts whatever process runs this code.
+
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::data::LlamaTokenData;
+use llama_cpp_2::token::data_array::LlamaTokenDataArray;
+use llama_cpp_2::token::LlamaToken;
+
+use crate::stop::StopScanner;
+use crate::text::Utf8Stream;
+use crate::{
+    gguf, ChatMessage, GenerateRequest, Generation, LlmError, LoadedModel, StopReason, Usage,
+};
+
+/// Prompt tokens decoded per llama.cpp batch.
+const BATCH: u32 = 512;
+
+/// The process-wide llama.cpp backend (it may be initialised once per process).
+fn backend() -> Result<&'static LlamaBackend, LlmError> {
+    static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+    BACKEND
+        .get_or_init(|| {
+            let mut backend = LlamaBackend::init().map_err(|err| err.to_string())?;
+            backend.void_logs();
+            Ok(backend)
+        })
+        .as_ref()
+        .map_err(|err| LlmError::Generation(format!("llama.cpp backend: {err}")))
+}
+
+/// A loaded model.
+pub struct Engine {
+    model: LlamaModel,
+    path: PathBuf,
+    template: Option<LlamaChatTemplate>,
+    load_ms: f64,
+}
+
+impl Engine {
+    /// Loads the GGUF model at `path`.
+    ///
+    /// # Errors
+    /// [`LlmError::ModelNotFound`], [`LlmError::NotGguf`] or [`LlmError::LoadFailed`].
+    pub fn load(path: &Path) -> Result<Self, LlmError> {
+        gguf::check_header(path)?;
+        let backend = backend()?;
+        let started = Instant::now();
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|err| LlmError::LoadFailed {
+                path: path.to_owned(),
+                detail: err.to_string(),
+            })?;
+        let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let template = model.chat_template(None).ok();
+        if template.is_none() {
+            tracing::warn!(path = %path.display(), "model has no chat template; using ChatML");
+        }
+        Ok(Self {
+            model,
+            path: path.to_owned(),
+            template,
+            load_ms,
+        })
+    }
+
+    /// What the worker reports about this model for a context of `n_ctx` tokens.
+    #[must_use]
+    pub fn describe(&self, n_ctx: u32) -> LoadedModel {
+        let name = self
+            .model
+            .meta_val_str("general.name")
+            .unwrap_or_else(|_| "unnamed model".into());
+        LoadedModel {
+            path: self.path.clone(),
+            description: format!(
+                "{name}, {:.0}M parameters, {:.0} MiB",
+                self.model.n_params() as f64 / 1e6,
+                self.model.size() as f64 / (1024.0 * 1024.0)
+            ),
+            n_ctx,
+            has_chat_template: self.template.is_some(),
+            load_ms: self.load_ms,
+        }
+    }
+
+    /// A session with a context of `n_ctx` tokens on `threads` CPU threads.
+    ///
+    /// # Errors
+    /// [`LlmError::Generation`] when llama.cpp cannot allocate the context.
+    pub fn session(&self, n_ctx: u32, threads: u32) -> Result<Session<'_>, LlmError> {
+        let threads = i32::try_from(threads.max(1)).unwrap_or(1);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(BATCH)
+            .with_n_ubatch(BATCH)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let ctx = self
+            .model
+            .new_context(backend()?, params)
+            .map_err(|err| LlmError::Generation(format!("cannot create a context: {err}")))?;
+        Ok(Session {
+            engine: self,
+            ctx,
+            cached: Vec::new(),
+            n_ctx,
+        })
+    }
+
+    /// Renders `messages` with the model's chat template (ChatML when it has none), ending with
+    /// the opening of the assistant's turn.
+    ///
+    /// # Errors
+    /// [`LlmError::Generation`] when the template cannot be applied.
+    pub fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, LlmError> {
+        let Some(template) = &self.template else {
+            return Ok(chatml(messages));
+        };
+        let chat = messages
+            .iter()
+            .map(|m| LlamaChatMessage::new(m.role.as_str().to_owned(), m.content.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| LlmError::Generation(format!("message contains a NUL byte: {err}")))?;
+        self.model
+            .apply_chat_template(template, &chat, true)
+            .map_err(|err| LlmError::Generation(format!("chat template failed: {err}")))
+    }
+
+    fn tokenize(&self, prompt: &str) -> Vec<LlamaToken> {
+        self.model.vocab().tokenize(prompt.as_bytes(), true, true)
+    }
+}
+
+fn chatml(messages: &[ChatMessage]) -> String {
+    let mut out = String::new();
+    for m in messages {
+        out.push_str("<|im_start|>");
+        out.push_str(m.role.as_str());
+        out.push('\n');
+        out.push_str(&m.content);
+        out.push_str("<|im_end|>\n");
+    }
+    out.push_str("<|im_start|>assistant\n");
+    out
+}
+
+/// A context that keeps the KV cache of the previous prompt, so a request that shares a prefix
+/// with the previous one (system prompt, tool specs, examples) only processes its new tokens.
+pub struct Session<'m> {
+    engine: &'m Engine,
+    ctx: LlamaContext<'m>,
+    cached: Vec<LlamaToken>,
+    n_ctx: u32,
+}
+
+impl Session<'_> {
+    /// Generates a reply to `request`, calling `on_text` with each piece of text as soon as it
+    /// is known. Stops early when `cancel` becomes true.
+    ///
+    /// # Errors
+    /// [`LlmError::ContextOverflow`], [`LlmError::Grammar`] or [`LlmError::Generation`].
+    pub fn generate(
+        &mut self,
+        request: &GenerateRequest,
+        cancel: &AtomicBool,
+        on_text: &mut dyn FnMut(&str),
+    ) -> Result<Generation, LlmError> {
+        let started = Instant::now();
+        let prompt = self.engine.render_prompt(&request.messages)?;
+        let tokens = self.engine.tokenize(&prompt);
+        let budget = tokens.len() + request.max_tokens as usize;
+        if tokens.is_empty() || budget > self.n_ctx as usize {
+            return Err(LlmError::ContextOverflow {
+                prompt_tokens: tokens.len(),
+                max_tokens: request.max_tokens,
+                n_ctx: self.n_ctx,
+            });
+        }
+        let mut sampler = TokenSampler::new(self.engine, request)?;
+
+        let reused = self.process_prompt(&tokens)?;
+        let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+        let vocab = self.engine.model.vocab();
+        let mut utf8 = Utf8Stream::default();
+        let mut stops = StopScanner::new(&request.stop);
+        let mut text = String::new();
+        let mut emit = |piece: &str, text: &mut String| {
+            if !piece.is_empty() {
+                text.push_str(piece);
+                on_text(piece);
+            }
+        };
+        let mut batch = LlamaBatch::new(1, 1);
+        let mut completion_tokens = 0u32;
+        let mut first_token_ms = 0.0;
+        let mut decode_started = Instant::now();
+        let mut stop_reason = StopReason::MaxTokens;
+        while completion_tokens < request.max_tokens {
+            if cancel.load(Ordering::Relaxed) {
+                stop_reason = StopReason::Cancelled;
+                break;
+            }
+            let token = sampler.next(&self.ctx)?;
+            completion_tokens += 1;
+            if completion_tokens == 1 {
+                first_token_ms = started.elapsed().as_secs_f64() * 1000.0;
+                decode_started = Instant::now();
+            }
+            if vocab.is_eog(token) && !request.ignore_eos {
+                stop_reason = StopReason::Eos;
+                break;
+            }
+            let piece = utf8.push(&vocab.token_to_piece(token, false, None));
+            let scan = stops.push(&piece);
+            emit(&scan.emit, &mut text);
+            if scan.stopped {
+                stop_reason = StopReason::StopString;
+                break;
+            }
+            if completion_tokens == request.max_tokens {
+                break;
+            }
+            batch.clear();
+            let pos = i32::try_from(self.cached.len()).unwrap_or(i32::MAX);
+            batch
+                .add(token, pos, &[0], true)
+                .map_err(|err| LlmError::Generation(err.to_string()))?;
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|err| LlmError::Generation(format!("decode failed: {err}")))?;
+            self.cached.push(token);
+        }
+        if stop_reason != StopReason::StopString {
+            let rest = stops.push(&utf8.finish());
+            emit(&rest.emit, &mut text);
+            if !rest.stopped {
+                emit(&stops.finish(), &mut text);
+            }
+        }
+        let prompt_tokens = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
+        Ok(Generation {
+            text,
+            stop_reason,
+            usage: Usage {
+                prompt_tokens,
+                cached_prompt_tokens: u32::try_from(reused).unwrap_or(u32::MAX),
+                completion_tokens,
+                prompt_ms,
+                decode_ms: decode_started.elapsed().as_secs_f64() * 1000.0,
+                first_token_ms,
+            },
+        })
+    }
+
+    /// Brings the KV cache to `tokens`, reusing the longest common prefix with what is cached,
+    /// and leaves the logits of the last prompt token ready. Returns the number of reused tokens.
+    fn process_prompt(&mut self, tokens: &[LlamaToken]) -> Result<usize, LlmError> {
+        let common = self
+            .cached
+            .iter()
+            .zip(tokens)
+            .take_while(|(a, b)| a == b)
+            .count()
+            // At least one token must be decoded to produce logits.
+            .min(tokens.len() - 1);
+        let keep = u32::try_from(common).unwrap_or(u32::MAX);
+        let cleared = self
+            .ctx
+            .clear_kv_cache_seq(Some(0), Some(keep), None)
+            .map_err(|err| LlmError::Generation(err.to_string()))?;
+        let reused = if cleared {
+            common
+        } else {
+            self.ctx.clear_kv_cache();
+            0
+        };
+        self.cached.truncate(reused);
+
+        let rest = &tokens[reused..];
+        let mut batch = LlamaBatch::new(BATCH as usize, 1);
+        for (chunk_index, chunk) in rest.chunks(BATCH as usize).enumerate() {
+            batch.clear();
+            let last_chunk = (chunk_index + 1) * BATCH as usize >= rest.len();
+            for (i, &token) in chunk.iter().enumerate() {
+                let pos = i32::try_from(self.cached.len() + i).unwrap_or(i32::MAX);
+                let wants_logits = last_chunk && i + 1 == chunk.len();
+                batch
+                    .add(token, pos, &[0], wants_logits)
+                    .map_err(|err| LlmError::Generation(err.to_string()))?;
+            }
+            self.ctx.decode(&mut batch).map_err(|err| {
+                self.cached.clear();
+                LlmError::Generation(format!("prompt decode failed: {err}"))
+            })?;
+            self.cached.extend_from_slice(chunk);
+        }
+        Ok(reused)
+    }
+
+    /// Forgets the cached prompt (benchmarks use this to measure cold prompt processing).
+    pub fn clear_cache(&mut self) {
+        self.ctx.clear_kv_cache();
+        self.cached.clear();
+    }
+}
+
+/// Picks each next token: greedy under a grammar for structured output, greedy with a
+/// repetition penalty for free text.
+enum TokenSampler {
+    Free(LlamaSampler),
+    Constrained(LlamaSampler),
+}
+
+impl TokenSampler {
+    fn new(engine: &Engine, request: &GenerateRequest) -> Result<Self, LlmError> {
+        match &request.json_schema {
+            None => Ok(Self::Free(LlamaSampler::chain_simple([
+                LlamaSampler::penalties(engine.model.n_vocab(), 64, 1.15, 0.0, 0.0),
+                LlamaSampler::greedy(),
+            ]))),
+            Some(schema) => {
+                let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+                    .map_err(|err| LlmError::Grammar(err.to_string()))?;
+                let sampler = LlamaSampler::grammar(&engine.model, &grammar, "root")
+                    .map_err(|err| LlmError::Grammar(err.to_string()))?;
+                Ok(Self::Constrained(sampler))
+            }
+        }
+    }
+
+    /// Samples from the logits of the last decoded token.
+    fn next(&mut self, ctx: &LlamaContext<'_>) -> Result<LlamaToken, LlmError> {
+        match self {
+            // `sample` also accepts the token into the chain; never accept it twice.
+            Self::Free(chain) => Ok(chain.sample(ctx, -1)),
+            Self::Constrained(grammar) => {
+                let token = greedy_under_grammar(grammar, ctx.get_logits_ith(-1))?;
+                grammar.accept(token);
+                Ok(token)
+            }
+        }
+    }
+}
+
+/// Greedy choice under a grammar. The grammar filters the whole vocabulary only when the
+/// unconstrained best token is rejected, as llama.cpp's own common sampler does: checking one
+/// candidate is far cheaper than filtering ~50k of them at every step.
+fn greedy_under_grammar(
+    grammar: &mut LlamaSampler,
+    logits: &[f32],
+) -> Result<LlamaToken, LlmError> {
+    let best = argmax(logits.iter().copied().enumerate())
+        .ok_or_else(|| LlmError::Generation("the model returned no logits".into()))?;
+    let mut single = LlamaTokenDataArray::new(vec![token_data(best, logits[best])], false);
+    grammar.apply(&mut single);
+    if single.data[0].logit().is_finite() {
+        return Ok(token_id(best));
+    }
+    let mut all = LlamaTokenDataArray::new(
+        logits
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| token_data(i, l))
+            .collect(),
+        false,
+    );
+    grammar.apply(&mut all);
+    argmax(all.data.iter().map(|d| (d.id().0 as usize, d.logit())))
+        .map(token_id)
+        .ok_or_else(|| LlmError::Grammar("the grammar allows no next token".into()))
+}
+
+fn argmax(scores: impl Iterator<Item = (usize, f32)>) -> Option<usize> {
+    scores
+        .filter(|(_, s)| s.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i)
+}
+
+fn token_id(index: usize) -> LlamaToken {
+    LlamaToken::new(i32::try_from(index).unwrap_or(i32::MAX))
+}
+
+fn token_data(index: usize, logit: f32) -> LlamaTokenData {
+    LlamaTokenData::new(token_id(index), logit, 0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Role;
+
+    #[test]
+    fn chatml_fallback_opens_the_assistant_turn() {
+        let prompt = chatml(&[
+            ChatMessage::new(Role::System, "be brief"),
+            ChatMessage::new(Role::User, "hi"),
+        ]);
+        assert_eq!(
+            prompt,
+            "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn argmax_skips_masked_tokens() {
+        let scores = [
+            (0, f32::NEG_INFINITY),
+            (1, -3.0),
+            (2, -1.0),
+            (3, f32::NEG_INFINITY),
+        ];
+        assert_eq!(argmax(scores.into_iter()), Some(2));
+        assert_eq!(argmax([(0, f32::NEG_INFINITY)].into_iter()), None);
+    }
+}

@@ -1,0 +1,27 @@
+//! Local text generation for Airlock.
+//!
+//! llama.cpp can `abort()` the whole process on an internal assert, so generation never runs in
+//! the caller's process: [`ModelWorker`] supervises a child process (the same binary started
+//! with [`WORKER_ARG`], running [`worker::serve`]) that talks JSON lines over stdin/stdout. When
+//! the child dies the caller gets [`LlmError::WorkerDied`] and the worker is restarted.
+//!
+//! [`registry`] finds the models on disk and picks the one to use. [`engine`] is the in-process
+//! llama.cpp session that the worker (and the benchmark) drive. This crate never runs tools.
+
+mod error;
+mod gguf;
+mod protocol;
+mod stop;
+mod supervisor;
+mod text;
+
+pub mod engine;
+pub mod registry;
+pub mod worker;
+
+pub use error::LlmError;
+pub use protocol::{
+    ChatMessage, GenerateRequest, Generation, LoadedModel, Role, StopReason, Usage,
+};
+pub use supervisor::{CancelHandle, ModelWorker, WorkerConfig};
+pub use worker::WORKER_ARG;

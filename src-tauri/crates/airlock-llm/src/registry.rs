@@ -1,0 +1,262 @@
+//! Which models are on disk and which one to use.
+//!
+//! `models/manifest.toml` names the models Airlock ships with and their preference; any other
+//! `.gguf` file a user drops into the models directory is offered too, after them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::LlmError;
+
+/// Where a model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    /// Listed in `models/manifest.toml`.
+    Manifest,
+    /// Dropped into the models directory by a user.
+    User,
+}
+
+/// A generator model present on disk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// Manifest name, or the file stem for user models.
+    pub name: String,
+    /// The GGUF file.
+    pub path: PathBuf,
+    /// File size.
+    pub size_bytes: u64,
+    /// Manifest or user-provided.
+    pub source: ModelSource,
+}
+
+/// The generator models present and the one Airlock will use.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelStatus {
+    /// The directory searched.
+    pub models_dir: PathBuf,
+    /// The model in use: the most preferred one present.
+    pub selected: Option<ModelInfo>,
+    /// Every generator present, most preferred first.
+    pub available: Vec<ModelInfo>,
+    /// What is wrong, when no model can be used, and what to do about it.
+    pub problem: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    #[serde(rename = "model", default)]
+    models: Vec<ManifestModel>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestModel {
+    name: String,
+    kind: String,
+    preference: u32,
+    target: String,
+}
+
+/// The models directory: `$AIRLOCK_MODELS_DIR`, else the nearest `models/` holding a
+/// `manifest.toml` above the working directory or the executable, else `./models`.
+#[must_use]
+pub fn default_models_dir() -> PathBuf {
+    airlock_core::resources::locate_dir("AIRLOCK_MODELS_DIR", "models", "manifest.toml")
+}
+
+/// Lists the generator models in `models_dir` and picks one; never fails, but says in
+/// [`ModelStatus::problem`] what is wrong.
+#[must_use]
+pub fn model_status(models_dir: &Path) -> ModelStatus {
+    match available_models(models_dir) {
+        Ok(available) => ModelStatus {
+            models_dir: models_dir.to_owned(),
+            selected: available.first().cloned(),
+            problem: available.is_empty().then(|| {
+                LlmError::NoModel {
+                    dir: models_dir.to_owned(),
+                }
+                .to_string()
+            }),
+            available,
+        },
+        Err(err) => ModelStatus {
+            models_dir: models_dir.to_owned(),
+            selected: None,
+            available: Vec::new(),
+            problem: Some(err.to_string()),
+        },
+    }
+}
+
+/// The model to use: `explicit` when given (it must exist), else the most preferred model in
+/// `models_dir`.
+///
+/// # Errors
+/// [`LlmError::ModelNotFound`] for a missing explicit path, [`LlmError::NoModel`] when the
+/// directory holds none, [`LlmError::Manifest`] for a broken manifest.
+pub fn select_model(explicit: Option<&Path>, models_dir: &Path) -> Result<PathBuf, LlmError> {
+    if let Some(path) = explicit {
+        return if path.exists() {
+            Ok(path.to_owned())
+        } else {
+            Err(LlmError::ModelNotFound {
+                path: path.to_owned(),
+            })
+        };
+    }
+    available_models(models_dir)?
+        .into_iter()
+        .next()
+        .map(|model| model.path)
+        .ok_or_else(|| LlmError::NoModel {
+            dir: models_dir.to_owned(),
+        })
+}
+
+/// Every generator in `models_dir`: manifest models by preference, then user models by name.
+fn available_models(models_dir: &Path) -> Result<Vec<ModelInfo>, LlmError> {
+    let manifest = read_manifest(models_dir)?;
+    let entries = match std::fs::read_dir(models_dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(LlmError::Manifest {
+                path: models_dir.to_owned(),
+                reason: format!("cannot list the models directory: {err}"),
+            })
+        }
+    };
+    let mut ranked: Vec<(u32, ModelInfo)> = Vec::new();
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let is_gguf = Path::new(&file_name)
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("gguf"));
+        let Ok(meta) = entry.metadata() else { continue };
+        if file_name.starts_with('.') || !is_gguf || !meta.is_file() {
+            continue;
+        }
+        let listed = manifest.models.iter().find(|m| m.target == file_name);
+        if listed.is_some_and(|m| m.kind != "generator") {
+            continue;
+        }
+        let (rank, name, source) = match listed {
+            Some(m) => (m.preference, m.name.clone(), ModelSource::Manifest),
+            None => (
+                u32::MAX,
+                file_name.trim_end_matches(".gguf").to_owned(),
+                ModelSource::User,
+            ),
+        };
+        ranked.push((
+            rank,
+            ModelInfo {
+                name,
+                path: entry.path(),
+                size_bytes: meta.len(),
+                source,
+            },
+        ));
+    }
+    ranked.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.name.cmp(&b.1.name)));
+    Ok(ranked.into_iter().map(|(_, model)| model).collect())
+}
+
+fn read_manifest(models_dir: &Path) -> Result<Manifest, LlmError> {
+    let path = models_dir.join("manifest.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Manifest { models: Vec::new() })
+        }
+        Err(err) => {
+            return Err(LlmError::Manifest {
+                path,
+                reason: err.to_string(),
+            })
+        }
+    };
+    toml::from_str(&text).map_err(|err| LlmError::Manifest {
+        path,
+        reason: err.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+[[model]]
+name = "big"
+kind = "generator"
+preference = 1
+target = "big.gguf"
+
+[[model]]
+name = "small"
+kind = "generator"
+preference = 2
+target = "small.gguf"
+"#;
+
+    fn dir_with(files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest.toml"), MANIFEST).unwrap();
+        for file in files {
+            std::fs::write(dir.path().join(file), b"GGUF").unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn most_preferred_present_model_is_selected() {
+        let dir = dir_with(&["small.gguf", "big.gguf"]);
+        let status = model_status(dir.path());
+        assert_eq!(status.selected.unwrap().name, "big");
+        assert_eq!(status.available.len(), 2);
+        assert!(status.problem.is_none());
+    }
+
+    #[test]
+    fn user_models_come_after_manifest_models() {
+        let dir = dir_with(&["mine.gguf", "small.gguf"]);
+        let names: Vec<_> = model_status(dir.path())
+            .available
+            .into_iter()
+            .map(|m| (m.name, m.source))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("small".to_owned(), ModelSource::Manifest),
+                ("mine".to_owned(), ModelSource::User)
+            ]
+        );
+    }
+
+    #[test]
+    fn partial_downloads_and_other_files_are_ignored() {
+        let dir = dir_with(&[".big.gguf.partial", "notes.txt", "readme.gguf.sha256"]);
+        let status = model_status(dir.path());
+        assert!(status.selected.is_none());
+        assert!(status.problem.unwrap().contains("make setup"));
+    }
+
+    #[test]
+    fn explicit_model_must_exist() {
+        let err = select_model(Some(Path::new("/no/such.gguf")), Path::new("/tmp")).unwrap_err();
+        assert!(matches!(err, LlmError::ModelNotFound { .. }));
+    }
+
+    #[test]
+    fn broken_manifest_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("manifest.toml"), "[[model]\nname=").unwrap();
+        let status = model_status(dir.path());
+        assert!(status.problem.unwrap().contains("invalid model manifest"));
+    }
+}
