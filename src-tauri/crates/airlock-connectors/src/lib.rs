@@ -1,0 +1,8 @@
+//! Airlock's connectors: the tools that reach the systems an operator asks about.
+//!
+//! For now this is the operations simulator ([`ops`]): read-only tools over the fixtures
+//! directory (logs, system status, a small file tree) that stand in for a real ops server,
+//! a mainframe batch night and a packaging line. Connectors never decide whether a call may
+//! run; the governor does, and only the agent's executor calls [`airlock_core::Tool::invoke`].
+
+pub mod ops;
