@@ -1,0 +1,258 @@
+//! `make bench`: model load time, prompt-processing and decode speed of our generator next to
+//! llama.cpp's own `llama-bench` on the same model and threads, and planner latency per request
+//! with a cold and a warm prompt cache. Prints a table; record results in BENCHMARKS.md.
+//!
+//! Environment: `LLAMA_BENCH` (path to llama-bench; skipped when unset), `AIRLOCK_BENCH_MODEL`
+//! (default: the manifest's default model), `AIRLOCK_BENCH_THREADS` (default 2).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use airlock_agent::{load_scenarios, Agent, AgentConfig, Progress};
+use airlock_core::Mode;
+use airlock_llm::engine::Engine;
+use airlock_llm::{ChatMessage, GenerateRequest, Role, WORKER_ARG};
+
+const REPETITIONS: usize = 5;
+const PROMPT_TOKENS: usize = 256;
+const DECODE_TOKENS: u32 = 128;
+
+fn main() -> ExitCode {
+    if let Some(code) = airlock_llm::worker::run_if_requested() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    // `cargo bench` passes `--bench`; nothing else is accepted.
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("bench failed: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..");
+    let model = std::env::var_os("AIRLOCK_BENCH_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"));
+    let threads: u32 = std::env::var("AIRLOCK_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    println!("model:   {}", model.display());
+    println!("threads: {threads}\n");
+
+    let mut rows: Vec<[String; 3]> = Vec::new();
+
+    let load_ms = median((0..3).map(|_| {
+        let started = Instant::now();
+        drop(Engine::load(&model).expect("model loads"));
+        started.elapsed().as_secs_f64() * 1000.0
+    }));
+    rows.push([
+        "model load (ms)".into(),
+        format!("{load_ms:.0}"),
+        "-".into(),
+    ]);
+
+    let engine = Engine::load(&model)?;
+    let mut session = engine.session(4096, threads)?;
+    let (pp, pp_tokens) = prompt_speed(&mut session)?;
+    let tg = decode_speed(&mut session)?;
+    let reference =
+        std::env::var_os("LLAMA_BENCH").map(|bin| llama_bench(Path::new(&bin), &model, threads));
+    let (ref_pp, ref_tg) = match &reference {
+        Some(Ok((pp, tg))) => (format!("{pp:.1}"), format!("{tg:.1}")),
+        Some(Err(err)) => {
+            eprintln!("llama-bench failed: {err}");
+            ("failed".into(), "failed".into())
+        }
+        None => ("not run".into(), "not run".into()),
+    };
+    rows.push([
+        format!("prompt processing, pp{pp_tokens} (tok/s)"),
+        format!("{pp:.1}"),
+        ref_pp,
+    ]);
+    rows.push([
+        format!("decode, tg{DECODE_TOKENS} (tok/s)"),
+        format!("{tg:.1}"),
+        ref_tg,
+    ]);
+    if let Some(Ok((ref_pp, ref_tg))) = reference {
+        rows.push([
+            "ratio ours / llama-bench, pp".into(),
+            format!("{:.3}", pp / ref_pp),
+            "-".into(),
+        ]);
+        rows.push([
+            "ratio ours / llama-bench, tg".into(),
+            format!("{:.3}", tg / ref_tg),
+            "-".into(),
+        ]);
+    }
+    drop(session);
+    drop(engine);
+
+    let planner = planner_latency(&repo, &model)?;
+    rows.extend(planner);
+
+    println!(
+        "{:<44} | {:>12} | {:>12}",
+        "measure", "airlock", "llama-bench"
+    );
+    println!("{}", "-".repeat(74));
+    for [name, ours, theirs] in rows {
+        println!("{name:<44} | {ours:>12} | {theirs:>12}");
+    }
+    Ok(())
+}
+
+/// Prompt processing of a cold ~256-token prompt through our session (median t/s, tokens).
+fn prompt_speed(
+    session: &mut airlock_llm::engine::Session<'_>,
+) -> Result<(f64, u32), Box<dyn std::error::Error>> {
+    let mut text = String::new();
+    let mut request = GenerateRequest::text(vec![], 1);
+    // Grow the text until the rendered prompt holds about PROMPT_TOKENS tokens.
+    let sentence = "Line 3 packaging reported a jam on the cartoner at 02:14 and restarted. ";
+    let mut tokens = 0;
+    while tokens < PROMPT_TOKENS as u32 {
+        text.push_str(sentence);
+        request.messages = vec![ChatMessage::new(Role::User, text.clone())];
+        session.clear_cache();
+        tokens = session
+            .generate(&request, &AtomicBool::new(false), &mut |_| {})?
+            .usage
+            .prompt_tokens;
+    }
+    let mut speeds = Vec::new();
+    for _ in 0..REPETITIONS {
+        session.clear_cache();
+        let generation = session.generate(&request, &AtomicBool::new(false), &mut |_| {})?;
+        speeds.push(generation.usage.prompt_tokens_per_second());
+    }
+    Ok((median(speeds.into_iter()), tokens))
+}
+
+/// Decode speed over DECODE_TOKENS generated tokens, sampling included (median t/s).
+fn decode_speed(
+    session: &mut airlock_llm::engine::Session<'_>,
+) -> Result<f64, Box<dyn std::error::Error>> {
+    let mut request = GenerateRequest::text(
+        vec![ChatMessage::new(
+            Role::User,
+            "Write a long maintenance report about pump P-101.",
+        )],
+        DECODE_TOKENS,
+    );
+    request.ignore_eos = true;
+    let mut speeds = Vec::new();
+    for _ in 0..REPETITIONS {
+        let generation = session.generate(&request, &AtomicBool::new(false), &mut |_| {})?;
+        assert_eq!(generation.usage.completion_tokens, DECODE_TOKENS);
+        speeds.push(generation.usage.decode_tokens_per_second());
+    }
+    Ok(median(speeds.into_iter()))
+}
+
+/// Runs llama-bench with the same model and threads; returns (pp, tg) in t/s.
+fn llama_bench(bin: &Path, model: &Path, threads: u32) -> Result<(f64, f64), String> {
+    let output = Command::new(bin)
+        .arg("-m")
+        .arg(model)
+        .args(["-t", &threads.to_string()])
+        .args([
+            "-p",
+            &PROMPT_TOKENS.to_string(),
+            "-n",
+            &DECODE_TOKENS.to_string(),
+        ])
+        .args(["-r", &REPETITIONS.to_string(), "-o", "json"])
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", bin.display()))?;
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
+    let results: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).map_err(|err| err.to_string())?;
+    let speed = |prompt: bool| {
+        results
+            .iter()
+            .find(|r| (r["n_prompt"].as_u64().unwrap_or(0) > 0) == prompt)
+            .and_then(|r| r["avg_ts"].as_f64())
+            .ok_or_else(|| "llama-bench printed no such result".to_owned())
+    };
+    Ok((speed(true)?, speed(false)?))
+}
+
+/// Planner latency over the demo prompts in plan mode, through the real worker process.
+fn planner_latency(
+    repo: &Path,
+    model: &Path,
+) -> Result<Vec<[String; 3]>, Box<dyn std::error::Error>> {
+    let data = std::env::temp_dir().join(format!("airlock-bench-{}", std::process::id()));
+    let mut config =
+        AgentConfig::with_current_exe(data.clone(), repo.join("models"), repo.join("fixtures"))?;
+    config.model = Some(model.to_owned());
+    config.worker_args = vec![WORKER_ARG.into()];
+    let agent = Agent::open(config)?;
+    agent.model_worker()?;
+    let mut cold_prefix = None;
+    let mut totals = Vec::new();
+    let mut firsts = Vec::new();
+    for scenario in load_scenarios(&repo.join("fixtures/scenarios"))? {
+        let started = Instant::now();
+        let mut first_token = None;
+        agent.ask(&scenario.prompt, Mode::Plan, &mut |event| {
+            if matches!(event, Progress::PlanToken(_)) && first_token.is_none() {
+                first_token = Some(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        })?;
+        let total = started.elapsed().as_secs_f64() * 1000.0;
+        let first = first_token.unwrap_or(total);
+        if cold_prefix.is_none() {
+            cold_prefix = Some((first, total));
+        } else {
+            firsts.push(first);
+            totals.push(total);
+        }
+    }
+    drop(agent);
+    let _ = std::fs::remove_dir_all(&data);
+    let (cold_first, cold_total) = cold_prefix.unwrap_or_default();
+    Ok(vec![
+        [
+            "planner first token, cold prompt cache (ms)".into(),
+            format!("{cold_first:.0}"),
+            "-".into(),
+        ],
+        [
+            "planner first token, warm prefix (ms, median)".into(),
+            format!("{:.0}", median(firsts.into_iter())),
+            "-".into(),
+        ],
+        [
+            "planner request, cold prompt cache (ms)".into(),
+            format!("{cold_total:.0}"),
+            "-".into(),
+        ],
+        [
+            "planner request, warm prefix (ms, median)".into(),
+            format!("{:.0}", median(totals.into_iter())),
+            "-".into(),
+        ],
+    ])
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    if values.is_empty() {
+        return 0.0;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

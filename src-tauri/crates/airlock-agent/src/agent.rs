@@ -1,0 +1,433 @@
+//! The orchestrator: one request from text to answer, every step recorded.
+
+use std::ffi::OsString;
+use std::ops::ControlFlow;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use airlock_connectors::ops::OpsSimulator;
+use airlock_core::{EventKind, Intent, Mode, TraceId};
+use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
+use airlock_store::Store;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+use crate::execution::decide;
+use crate::planner::{self, Example};
+use crate::{answer, check_request, AgentError, ToolRegistry, Verdict};
+
+/// Longest tool result kept in an event, in characters.
+const MAX_EVENT_RESULT_CHARS: usize = 4_000;
+
+/// Where the agent keeps its data and finds its model, fixtures and worker.
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    /// Directory of the SQLite file.
+    pub data_dir: PathBuf,
+    /// Directory searched for models.
+    pub models_dir: PathBuf,
+    /// A model chosen explicitly (`--model`), overriding the registry's choice.
+    pub model: Option<PathBuf>,
+    /// The simulator fixtures (logs, status, planner examples).
+    pub fixtures_dir: PathBuf,
+    /// Program run as the model worker.
+    pub worker_program: PathBuf,
+    /// Its arguments.
+    pub worker_args: Vec<OsString>,
+}
+
+impl AgentConfig {
+    /// A configuration whose model worker is the current executable in worker mode.
+    ///
+    /// # Errors
+    /// [`AgentError::Model`] when the current executable cannot be determined.
+    pub fn with_current_exe(
+        data_dir: PathBuf,
+        models_dir: PathBuf,
+        fixtures_dir: PathBuf,
+    ) -> Result<Self, AgentError> {
+        let worker = WorkerConfig::current_exe(PathBuf::new())?;
+        Ok(Self {
+            data_dir,
+            models_dir,
+            model: None,
+            fixtures_dir,
+            worker_program: worker.program,
+            worker_args: vec![WORKER_ARG.into()],
+        })
+    }
+}
+
+/// One intent of the plan with the decision on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedIntent {
+    /// What the model proposed.
+    #[serde(flatten)]
+    pub intent: Intent,
+    /// Whether it may run.
+    pub verdict: Verdict,
+}
+
+/// A tool call that ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Action {
+    /// The tool.
+    pub tool: String,
+    /// Its arguments.
+    pub args: Map<String, Value>,
+    /// Its result, when it succeeded.
+    pub result: Option<Value>,
+    /// Its error, when it failed.
+    pub error: Option<String>,
+    /// How long it took.
+    pub duration_ms: f64,
+}
+
+/// Where to find a request's record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditRef {
+    /// The request's trace id in the event log.
+    pub trace_id: String,
+    /// The mode it ran in.
+    pub mode: Mode,
+    /// The conversation it was stored in.
+    pub conversation_id: String,
+}
+
+/// The result of one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AskOutcome {
+    /// The answer shown to the operator.
+    pub answer: String,
+    /// The plan with a decision per intent.
+    pub plan: Vec<PlannedIntent>,
+    /// The tool calls that ran (none in plan mode).
+    pub actions_taken: Vec<Action>,
+    /// Where it was recorded.
+    pub audit: AuditRef,
+}
+
+/// What happens while a request runs, for live display.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// The model worker is being started (first request only).
+    ModelLoading,
+    /// The model is loaded.
+    ModelReady(&'a LoadedModel),
+    /// A piece of the plan as the model writes it.
+    PlanToken(&'a str),
+    /// The finished plan with decisions.
+    PlanReady(&'a [PlannedIntent]),
+    /// A tool call is starting.
+    ToolStarted(&'a Intent),
+    /// A tool call ended.
+    ToolFinished(&'a Action),
+    /// A piece of the answer as the model writes it.
+    AnswerToken(&'a str),
+}
+
+/// The orchestrator. Shareable between threads; requests are served one at a time by the model.
+pub struct Agent {
+    config: AgentConfig,
+    store: Mutex<Store>,
+    tools: ToolRegistry,
+    examples: Vec<Example>,
+    worker: Mutex<Option<Arc<ModelWorker>>>,
+}
+
+impl Agent {
+    /// Opens the store and the simulator tools. The model is started on first use.
+    ///
+    /// # Errors
+    /// [`AgentError::Store`], [`AgentError::Tools`] or [`AgentError::Plan`] (examples).
+    pub fn open(config: AgentConfig) -> Result<Self, AgentError> {
+        let store = Store::open(&config.data_dir)?;
+        let simulator = OpsSimulator::open(&config.fixtures_dir)?;
+        let tools = ToolRegistry::new(OpsSimulator::specs(), simulator.tools());
+        let examples =
+            planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
+        Ok(Self {
+            config,
+            store: Mutex::new(store),
+            tools,
+            examples,
+            worker: Mutex::new(None),
+        })
+    }
+
+    /// The registered tools.
+    #[must_use]
+    pub fn tools(&self) -> &ToolRegistry {
+        &self.tools
+    }
+
+    /// The store, for reading what was recorded.
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The model worker, started on first call.
+    ///
+    /// # Errors
+    /// [`AgentError::Model`] when no model is found or it cannot be loaded.
+    pub fn model_worker(&self) -> Result<Arc<ModelWorker>, AgentError> {
+        let mut slot = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(worker) = slot.as_ref() {
+            return Ok(Arc::clone(worker));
+        }
+        let model = airlock_llm::registry::select_model(
+            self.config.model.as_deref(),
+            &self.config.models_dir,
+        )?;
+        let config = WorkerConfig::new(
+            self.config.worker_program.clone(),
+            self.config.worker_args.clone(),
+            model,
+        );
+        let worker = Arc::new(ModelWorker::start(config)?);
+        *slot = Some(Arc::clone(&worker));
+        Ok(worker)
+    }
+
+    /// Serves one request: check, plan, decide, run (in execute mode) and answer.
+    ///
+    /// # Errors
+    /// [`AgentError`] when the request is refused, the store cannot record it, or the model
+    /// cannot produce a plan. Once tools have run, a failing answer does not fail the request:
+    /// the outcome says so and keeps the results.
+    pub fn ask(
+        &self,
+        text: &str,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
+        let trace = TraceId::new();
+        let request = match check_request(text) {
+            Ok(request) => request,
+            Err(err) => {
+                self.record(
+                    &trace,
+                    EventKind::RequestRejected,
+                    json!({"mode": mode, "bytes": text.len(), "reason": err.to_string()}),
+                )?;
+                return Err(err.into());
+            }
+        };
+        let conversation = {
+            let store = self.store();
+            let title: String = request.chars().take(60).collect();
+            let conversation = store.create_conversation(&title)?;
+            store.add_message(&conversation, "user", request, Some(trace.as_str()))?;
+            conversation
+        };
+        self.record(
+            &trace,
+            EventKind::RequestReceived,
+            json!({"mode": mode, "bytes": request.len(), "conversation_id": conversation.as_str()}),
+        )?;
+
+        let plan = match self.plan(request, progress) {
+            Ok(plan) => plan,
+            Err(err) => {
+                self.record(
+                    &trace,
+                    EventKind::PlanFailed,
+                    json!({"error": err.to_string()}),
+                )?;
+                return Err(err);
+            }
+        };
+        self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
+        let planned: Vec<PlannedIntent> = plan
+            .into_iter()
+            .map(|intent| PlannedIntent {
+                verdict: decide(&intent, &self.tools),
+                intent,
+            })
+            .collect();
+        for entry in &planned {
+            if let Verdict::Refuse { reason } = &entry.verdict {
+                self.record(
+                    &trace,
+                    EventKind::IntentRefused,
+                    json!({"tool": entry.intent.tool, "args": entry.intent.args, "reason": reason}),
+                )?;
+            }
+        }
+        progress(Progress::PlanReady(&planned));
+
+        let (answer, actions) = match mode {
+            Mode::Plan => (answer::without_results(&planned, false), Vec::new()),
+            Mode::Execute => {
+                let actions = self.execute(&trace, &planned, progress)?;
+                let answer = if actions.is_empty() {
+                    answer::without_results(&planned, true)
+                } else {
+                    self.answer(&trace, request, &actions, progress)?
+                };
+                (answer, actions)
+            }
+        };
+        self.store()
+            .add_message(&conversation, "assistant", &answer, Some(trace.as_str()))?;
+        self.record(
+            &trace,
+            EventKind::AnswerGenerated,
+            json!({"answer": answer}),
+        )?;
+        Ok(AskOutcome {
+            answer,
+            plan: planned,
+            actions_taken: actions,
+            audit: AuditRef {
+                trace_id: trace.to_string(),
+                mode,
+                conversation_id: conversation.to_string(),
+            },
+        })
+    }
+
+    fn plan(
+        &self,
+        request: &str,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Vec<Intent>, AgentError> {
+        let worker = self.ready_worker(progress)?;
+        let generate = planner::plan_request(request, &self.tools, &self.examples);
+        let generation = worker.generate(&generate, &mut |text| {
+            progress(Progress::PlanToken(text));
+            ControlFlow::Continue(())
+        })?;
+        tracing::info!(
+            prompt_tokens = generation.usage.prompt_tokens,
+            cached = generation.usage.cached_prompt_tokens,
+            tokens = generation.usage.completion_tokens,
+            first_token_ms = generation.usage.first_token_ms,
+            decode_ms = generation.usage.decode_ms,
+            "plan generated"
+        );
+        let plan = planner::parse_plan(
+            &generation.text,
+            generation.stop_reason,
+            generation.usage.completion_tokens,
+            &self.tools,
+        )?;
+        Ok(plan.intents)
+    }
+
+    fn ready_worker(
+        &self,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Arc<ModelWorker>, AgentError> {
+        let started = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if !started {
+            progress(Progress::ModelLoading);
+        }
+        let worker = self.model_worker()?;
+        if !started {
+            if let Some(model) = worker.loaded_model() {
+                progress(Progress::ModelReady(&model));
+            }
+        }
+        Ok(worker)
+    }
+
+    fn execute(
+        &self,
+        trace: &TraceId,
+        planned: &[PlannedIntent],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Vec<Action>, AgentError> {
+        let mut actions = Vec::new();
+        for entry in planned.iter().filter(|e| e.verdict == Verdict::Run) {
+            let intent = &entry.intent;
+            let Some(tool) = self.tools.executable(&intent.tool) else {
+                continue;
+            };
+            progress(Progress::ToolStarted(intent));
+            self.record(
+                trace,
+                EventKind::ToolStarted,
+                json!({"tool": intent.tool, "args": intent.args}),
+            )?;
+            let started = Instant::now();
+            let outcome = tool.invoke(&intent.args);
+            let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            let action = match outcome {
+                Ok(result) => {
+                    self.record(
+                        trace,
+                        EventKind::ToolFinished,
+                        json!({"tool": intent.tool, "duration_ms": duration_ms,
+                               "result": answer::truncate(&result.to_string(), MAX_EVENT_RESULT_CHARS)}),
+                    )?;
+                    Action {
+                        tool: intent.tool.clone(),
+                        args: intent.args.clone(),
+                        result: Some(result),
+                        error: None,
+                        duration_ms,
+                    }
+                }
+                Err(err) => {
+                    self.record(
+                        trace,
+                        EventKind::ToolFailed,
+                        json!({"tool": intent.tool, "duration_ms": duration_ms, "error": err.to_string()}),
+                    )?;
+                    Action {
+                        tool: intent.tool.clone(),
+                        args: intent.args.clone(),
+                        result: None,
+                        error: Some(err.to_string()),
+                        duration_ms,
+                    }
+                }
+            };
+            progress(Progress::ToolFinished(&action));
+            actions.push(action);
+        }
+        Ok(actions)
+    }
+
+    fn answer(
+        &self,
+        trace: &TraceId,
+        request: &str,
+        actions: &[Action],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<String, AgentError> {
+        let generated = self.model_worker().and_then(|worker| {
+            worker
+                .generate(&answer::answer_request(request, actions), &mut |text| {
+                    progress(Progress::AnswerToken(text));
+                    ControlFlow::Continue(())
+                })
+                .map_err(AgentError::from)
+        });
+        match generated {
+            Ok(generation) => Ok(generation.text.trim().to_owned()),
+            Err(err) => {
+                self.record(
+                    trace,
+                    EventKind::AnswerFailed,
+                    json!({"error": err.to_string()}),
+                )?;
+                Ok(format!(
+                    "The tools ran, but the summary could not be written: {err}. \
+                     Their results are listed above."
+                ))
+            }
+        }
+    }
+
+    fn record(&self, trace: &TraceId, kind: EventKind, payload: Value) -> Result<(), AgentError> {
+        self.store().record(trace, kind, payload)?;
+        Ok(())
+    }
+}

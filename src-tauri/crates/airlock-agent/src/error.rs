@@ -1,0 +1,23 @@
+//! Errors of one request, worded for the operator.
+
+use crate::{PlanError, RequestError};
+
+/// Why a request could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The request itself was refused.
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The store could not record the request (nothing ran).
+    #[error(transparent)]
+    Store(#[from] airlock_store::StoreError),
+    /// The model could not be loaded or failed.
+    #[error(transparent)]
+    Model(#[from] airlock_llm::LlmError),
+    /// The model's plan could not be used.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The simulator fixtures are missing or broken.
+    #[error(transparent)]
+    Tools(#[from] airlock_connectors::ops::OpsError),
+}

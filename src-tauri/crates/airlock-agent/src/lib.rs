@@ -1,0 +1,33 @@
+//! Airlock's orchestrator. For each request: check the input, plan with the local model under a
+//! grammar built from the tool registry, decide each intent, run what may run, and answer from
+//! the tool results only. Every step is recorded in the store's event log.
+//!
+//! The CLI and the desktop shell call into this crate and hold no logic of their own.
+
+mod agent;
+mod answer;
+mod error;
+mod execution;
+mod planner;
+mod request;
+mod scenario;
+mod tools;
+
+pub use agent::{Action, Agent, AgentConfig, AskOutcome, AuditRef, PlannedIntent, Progress};
+pub use airlock_llm::registry::{
+    default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,
+};
+pub use airlock_store::default_data_dir;
+pub use error::AgentError;
+pub use execution::Verdict;
+pub use planner::{plan_schema, PlanError};
+pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
+pub use scenario::{load_scenarios, Expectation, Judgement, Scenario, ScenarioError};
+pub use tools::ToolRegistry;
+
+/// The simulator fixtures: `$AIRLOCK_FIXTURES_DIR`, else the nearest `fixtures/` holding a
+/// `status.json`, else `./fixtures`.
+#[must_use]
+pub fn default_fixtures_dir() -> std::path::PathBuf {
+    airlock_core::resources::locate_dir("AIRLOCK_FIXTURES_DIR", "fixtures", "status.json")
+}

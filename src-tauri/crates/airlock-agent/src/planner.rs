@@ -1,0 +1,327 @@
+//! Planning: the prompt, the output schema the grammar is built from, and the parser.
+//!
+//! The schema is discriminated — one branch per tool, each with that tool's own argument
+//! schema, bounded strings and arrays, confidence as a small enum — so even a 135M model can
+//! only emit plans that parse, name registered tools and carry type-valid arguments.
+
+use std::path::Path;
+
+use airlock_core::{Plan, ToolSpec};
+use airlock_llm::{ChatMessage, GenerateRequest, Role, StopReason};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::ToolRegistry;
+
+/// Most intents one request may produce.
+pub const MAX_INTENTS: usize = 4;
+/// Longest `reasoning` text.
+const MAX_REASONING_CHARS: usize = 120;
+/// Token budget of a plan; the schema's bounds keep any valid plan well below it.
+const MAX_PLAN_TOKENS: u32 = 640;
+
+/// Why the model's output could not be used as a plan.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The output ended before the JSON was complete.
+    #[error(
+        "the model's plan was cut off after {tokens} tokens; try a shorter, more specific request"
+    )]
+    Truncated {
+        /// Tokens generated.
+        tokens: u32,
+    },
+    /// The output is not a plan.
+    #[error(
+        "the model's output is not a valid plan ({detail}); rephrase the request and try again"
+    )]
+    Malformed {
+        /// What the parser said.
+        detail: String,
+    },
+    /// The plan names a tool that is not registered.
+    #[error("the model proposed `{0}`, which is not a registered tool; nothing was run")]
+    UnknownTool(String),
+    /// The planner's few-shot examples could not be read.
+    #[error("cannot read planner examples {path}: {reason}")]
+    Examples {
+        /// The examples file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The JSON schema every plan must match, built from the registered tools.
+#[must_use]
+pub fn plan_schema(specs: &[ToolSpec]) -> Value {
+    let branches: Vec<Value> = specs
+        .iter()
+        .map(|spec| {
+            json!({
+                "type": "object",
+                "properties": {
+                    "tool": { "const": spec.name },
+                    "args": spec.parameters,
+                    "reasoning": { "type": "string", "maxLength": MAX_REASONING_CHARS },
+                    "confidence": { "enum": ["low", "medium", "high"] }
+                },
+                "required": ["tool", "args", "reasoning", "confidence"],
+                "additionalProperties": false
+            })
+        })
+        .collect();
+    let max_items = if branches.is_empty() { 0 } else { MAX_INTENTS };
+    json!({
+        "type": "object",
+        "properties": {
+            "intents": {
+                "type": "array",
+                "maxItems": max_items,
+                "items": { "oneOf": branches }
+            }
+        },
+        "required": ["intents"],
+        "additionalProperties": false
+    })
+}
+
+/// A worked example shown to the model: a request and the plan it should produce.
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Example {
+    request: String,
+    plan: String,
+}
+
+#[derive(Deserialize)]
+struct ExampleFile {
+    #[serde(rename = "example")]
+    examples: Vec<Example>,
+}
+
+/// Loads the few-shot examples, keeping those whose plans use registered tools only.
+pub(crate) fn load_examples(path: &Path, tools: &ToolRegistry) -> Result<Vec<Example>, PlanError> {
+    let fail = |reason: String| PlanError::Examples {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
+    let file: ExampleFile = toml::from_str(&text).map_err(|err| fail(err.to_string()))?;
+    let mut kept = Vec::new();
+    for example in file.examples {
+        let plan: Plan = serde_json::from_str(&example.plan)
+            .map_err(|err| fail(format!("example {:?}: {err}", example.request)))?;
+        if plan.intents.iter().all(|i| tools.spec(&i.tool).is_some()) {
+            kept.push(example);
+        }
+    }
+    Ok(kept)
+}
+
+/// The generation request that plans `request`.
+pub(crate) fn plan_request(
+    request: &str,
+    tools: &ToolRegistry,
+    examples: &[Example],
+) -> GenerateRequest {
+    let mut messages = vec![ChatMessage::new(Role::System, system_prompt(tools.specs()))];
+    for example in examples {
+        messages.push(ChatMessage::new(Role::User, example.request.clone()));
+        messages.push(ChatMessage::new(Role::Assistant, example.plan.clone()));
+    }
+    messages.push(ChatMessage::new(Role::User, request.to_owned()));
+    GenerateRequest {
+        messages,
+        max_tokens: MAX_PLAN_TOKENS,
+        stop: Vec::new(),
+        json_schema: Some(plan_schema(tools.specs())),
+        ignore_eos: false,
+    }
+}
+
+/// Parses the model's output into a plan of registered tools.
+///
+/// # Errors
+/// [`PlanError`] when the output is cut off, not a plan, or names an unknown tool.
+pub(crate) fn parse_plan(
+    output: &str,
+    stop: StopReason,
+    tokens: u32,
+    tools: &ToolRegistry,
+) -> Result<Plan, PlanError> {
+    let plan: Plan = serde_json::from_str(output.trim()).map_err(|err| {
+        if stop == StopReason::MaxTokens || err.is_eof() {
+            PlanError::Truncated { tokens }
+        } else {
+            PlanError::Malformed {
+                detail: err.to_string(),
+            }
+        }
+    })?;
+    if let Some(unknown) = plan.intents.iter().find(|i| tools.spec(&i.tool).is_none()) {
+        return Err(PlanError::UnknownTool(unknown.tool.clone()));
+    }
+    Ok(plan)
+}
+
+fn system_prompt(specs: &[ToolSpec]) -> String {
+    let mut prompt = String::from(
+        "You plan actions for Airlock, an operations assistant for a plant floor and a \
+         mainframe batch system. Choose the tools that fetch what the operator asks for and \
+         reply with JSON only.\n\nTools:\n",
+    );
+    for spec in specs {
+        prompt.push_str(&format!(
+            "- {}({}): {}\n",
+            spec.name,
+            signature(&spec.parameters),
+            spec.description
+        ));
+    }
+    prompt.push_str(
+        "\nRules:\n\
+         - Use only these tools and only the arguments they take.\n\
+         - One intent per thing to fetch; several intents when the request asks for several things.\n\
+         - If no tool fits, or the request asks to delete or destroy something, reply {\"intents\":[]}.\n\
+         - confidence is high when the request names the data plainly, low when you guess.",
+    );
+    prompt
+}
+
+/// A compact argument list for the prompt, e.g. `source: syslog|joblog, tail: 1-200, grep?: text`.
+fn signature(schema: &Value) -> String {
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return String::new();
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    properties
+        .iter()
+        .map(|(name, prop)| {
+            let optional = if required.contains(&name.as_str()) {
+                ""
+            } else {
+                "?"
+            };
+            format!("{name}{optional}: {}", describe_type(prop))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn describe_type(prop: &Value) -> String {
+    if let Some(values) = prop.get("enum").and_then(Value::as_array) {
+        return values
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("|");
+    }
+    match prop.get("type").and_then(Value::as_str) {
+        Some("integer" | "number") => match (prop.get("minimum"), prop.get("maximum")) {
+            (Some(min), Some(max)) => format!("{min}-{max}"),
+            _ => "number".into(),
+        },
+        Some("boolean") => "true|false".into(),
+        Some("array") => "list".into(),
+        _ => "text".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use airlock_core::{Tool, ToolEffect};
+
+    use super::*;
+
+    fn registry() -> ToolRegistry {
+        let logs = ToolSpec {
+            name: "get_logs".into(),
+            description: "Read a log.".into(),
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "source": {"enum": ["syslog", "joblog"]},
+                    "tail": {"type": "integer", "minimum": 1, "maximum": 200},
+                    "grep": {"type": "string", "maxLength": 64}
+                },
+                "required": ["source", "tail"],
+                "additionalProperties": false
+            }),
+            effect: ToolEffect::Read,
+        };
+        ToolRegistry::new(vec![logs], Vec::<Arc<dyn Tool>>::new())
+    }
+
+    #[test]
+    fn schema_has_one_closed_branch_per_tool() {
+        let schema = plan_schema(registry().specs());
+        let branches = schema["properties"]["intents"]["items"]["oneOf"]
+            .as_array()
+            .unwrap();
+        assert_eq!(branches.len(), 1);
+        assert_eq!(branches[0]["properties"]["tool"]["const"], "get_logs");
+        assert_eq!(branches[0]["additionalProperties"], false);
+        assert_eq!(schema["properties"]["intents"]["maxItems"], MAX_INTENTS);
+    }
+
+    #[test]
+    fn signature_lists_enums_ranges_and_optional_arguments() {
+        assert_eq!(
+            signature(&registry().specs()[0].parameters),
+            "source: syslog|joblog, tail: 1-200, grep?: text"
+        );
+    }
+
+    #[test]
+    fn a_plan_cut_off_by_the_token_budget_is_reported_as_truncated() {
+        let err = parse_plan(
+            r#"{"intents":[{"tool":"get_lo"#,
+            StopReason::MaxTokens,
+            640,
+            &registry(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PlanError::Truncated { tokens: 640 }), "{err}");
+    }
+
+    #[test]
+    fn prose_instead_of_json_is_malformed() {
+        let err = parse_plan(
+            "Sure! I will check the logs.",
+            StopReason::Eos,
+            9,
+            &registry(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, PlanError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn unknown_tools_are_rejected() {
+        let output = r#"{"intents":[{"tool":"rm","args":{},"reasoning":"","confidence":"low"}]}"#;
+        let err = parse_plan(output, StopReason::Eos, 20, &registry()).unwrap_err();
+        assert!(matches!(err, PlanError::UnknownTool(ref t) if t == "rm"));
+    }
+
+    #[test]
+    fn an_empty_plan_is_a_valid_plan() {
+        let plan = parse_plan(r#"{"intents":[]}"#, StopReason::Eos, 5, &registry()).unwrap();
+        assert!(plan.intents.is_empty());
+    }
+
+    #[test]
+    fn bundled_examples_parse_and_use_known_tools() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/planner/examples.toml");
+        let examples = load_examples(&path, &registry()).unwrap();
+        assert!(examples
+            .iter()
+            .all(|e| e.plan.contains("get_logs") || e.plan.contains("[]")));
+    }
+}

@@ -1,0 +1,291 @@
+//! Demo scenarios: a request, a mode and what must (not) happen, judged against a real run.
+
+use std::path::{Path, PathBuf};
+
+use airlock_core::{Mode, ToolEffect};
+use serde::Deserialize;
+
+use crate::{AskOutcome, ToolRegistry};
+
+/// One scenario from `fixtures/scenarios/*.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Scenario {
+    /// Short title.
+    pub name: String,
+    /// The operator's request.
+    pub prompt: String,
+    /// How it runs.
+    pub mode: Mode,
+    /// The expected outcome in words, for the table.
+    pub outcome: String,
+    /// What is checked.
+    pub expect: Expectation,
+}
+
+/// The checks of a scenario. Beyond these, no write tool may ever run.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Expectation {
+    /// At least one of these tools must have run (empty: no requirement).
+    pub executed_any: Vec<String>,
+    /// Every one of these tools must have run.
+    pub executed_all: Vec<String>,
+    /// At least one of these tools must be in the plan (empty: no requirement).
+    pub planned_any: Vec<String>,
+    /// None of these tools may run.
+    pub never_executed: Vec<String>,
+    /// No tool at all may run.
+    pub executes_nothing: bool,
+}
+
+/// The verdict on one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    /// Whether every check held.
+    pub passed: bool,
+    /// What actually happened, in one line.
+    pub actual: String,
+    /// The checks that failed.
+    pub failures: Vec<String>,
+}
+
+/// Why scenarios could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load scenario {}: {reason}", path.display())]
+pub struct ScenarioError {
+    /// The file (or directory).
+    pub path: PathBuf,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Loads every `*.toml` scenario in `dir`, in file-name order.
+///
+/// # Errors
+/// [`ScenarioError`] naming the file that cannot be read or parsed.
+pub fn load_scenarios(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+    let fail = |path: &Path, reason: String| ScenarioError {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|err| fail(dir, err.to_string()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "toml"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|err| fail(path, err.to_string()))?;
+            toml::from_str(&text).map_err(|err| fail(path, err.to_string()))
+        })
+        .collect()
+}
+
+impl Scenario {
+    /// Judges a run of this scenario.
+    #[must_use]
+    pub fn judge(&self, outcome: &AskOutcome, tools: &ToolRegistry) -> Judgement {
+        let ran: Vec<&str> = outcome
+            .actions_taken
+            .iter()
+            .map(|a| a.tool.as_str())
+            .collect();
+        let planned: Vec<&str> = outcome
+            .plan
+            .iter()
+            .map(|p| p.intent.tool.as_str())
+            .collect();
+        let expect = &self.expect;
+        let mut failures = Vec::new();
+        if outcome.audit.mode != self.mode {
+            failures.push(format!(
+                "ran in {} mode, expected {}",
+                outcome.audit.mode, self.mode
+            ));
+        }
+        if !expect.executed_any.is_empty()
+            && !expect
+                .executed_any
+                .iter()
+                .any(|t| ran.contains(&t.as_str()))
+        {
+            failures.push(format!("none of {:?} ran", expect.executed_any));
+        }
+        for tool in &expect.executed_all {
+            if !ran.contains(&tool.as_str()) {
+                failures.push(format!("{tool} did not run"));
+            }
+        }
+        if !expect.planned_any.is_empty()
+            && !expect
+                .planned_any
+                .iter()
+                .any(|t| planned.contains(&t.as_str()))
+        {
+            failures.push(format!("none of {:?} was planned", expect.planned_any));
+        }
+        for tool in &expect.never_executed {
+            if ran.contains(&tool.as_str()) {
+                failures.push(format!("{tool} ran but must not"));
+            }
+        }
+        if expect.executes_nothing && !ran.is_empty() {
+            failures.push("tools ran but nothing may".to_owned());
+        }
+        for tool in &ran {
+            if tools
+                .spec(tool)
+                .is_some_and(|s| s.effect == ToolEffect::Write)
+            {
+                failures.push(format!("write tool {tool} ran"));
+            }
+        }
+        Judgement {
+            passed: failures.is_empty(),
+            actual: describe(&planned, &ran),
+            failures,
+        }
+    }
+}
+
+fn describe(planned: &[&str], ran: &[&str]) -> String {
+    let list = |tools: &[&str]| {
+        if tools.is_empty() {
+            "nothing".to_owned()
+        } else {
+            tools.join(", ")
+        }
+    };
+    format!("planned {}; ran {}", list(planned), list(ran))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use airlock_core::{Confidence, Intent, Tool, ToolSpec};
+    use serde_json::{json, Map};
+
+    use super::*;
+    use crate::{Action, AuditRef, PlannedIntent, Verdict};
+
+    fn registry() -> ToolRegistry {
+        let spec = |name: &str, effect| ToolSpec {
+            name: name.into(),
+            description: String::new(),
+            parameters: json!({}),
+            effect,
+        };
+        ToolRegistry::new(
+            vec![
+                spec("status", ToolEffect::Read),
+                spec("set_level", ToolEffect::Write),
+            ],
+            Vec::<Arc<dyn Tool>>::new(),
+        )
+    }
+
+    fn outcome(mode: Mode, planned: &[&str], ran: &[&str]) -> AskOutcome {
+        AskOutcome {
+            answer: String::new(),
+            plan: planned
+                .iter()
+                .map(|t| PlannedIntent {
+                    intent: Intent {
+                        tool: (*t).into(),
+                        args: Map::new(),
+                        reasoning: String::new(),
+                        confidence: Confidence::High,
+                    },
+                    verdict: Verdict::Run,
+                })
+                .collect(),
+            actions_taken: ran
+                .iter()
+                .map(|t| Action {
+                    tool: (*t).into(),
+                    args: Map::new(),
+                    result: None,
+                    error: None,
+                    duration_ms: 0.0,
+                })
+                .collect(),
+            audit: AuditRef {
+                trace_id: "t".into(),
+                mode,
+                conversation_id: "c".into(),
+            },
+        }
+    }
+
+    fn scenario(mode: Mode, expect: Expectation) -> Scenario {
+        Scenario {
+            name: "s".into(),
+            prompt: "p".into(),
+            mode,
+            outcome: String::new(),
+            expect,
+        }
+    }
+
+    #[test]
+    fn missing_required_tool_fails() {
+        let s = scenario(
+            Mode::Execute,
+            Expectation {
+                executed_all: vec!["status".into()],
+                ..Expectation::default()
+            },
+        );
+        let j = s.judge(&outcome(Mode::Execute, &["status"], &[]), &registry());
+        assert!(!j.passed);
+        assert_eq!(j.actual, "planned status; ran nothing");
+        assert!(
+            s.judge(
+                &outcome(Mode::Execute, &["status"], &["status"]),
+                &registry()
+            )
+            .passed
+        );
+    }
+
+    #[test]
+    fn any_write_tool_that_ran_fails_the_scenario() {
+        let s = scenario(Mode::Execute, Expectation::default());
+        let j = s.judge(
+            &outcome(Mode::Execute, &["set_level"], &["set_level"]),
+            &registry(),
+        );
+        assert_eq!(j.failures, ["write tool set_level ran"]);
+    }
+
+    #[test]
+    fn plan_mode_scenarios_check_the_plan_and_that_nothing_ran() {
+        let s = scenario(
+            Mode::Plan,
+            Expectation {
+                planned_any: vec!["status".into()],
+                executes_nothing: true,
+                ..Expectation::default()
+            },
+        );
+        assert!(
+            s.judge(&outcome(Mode::Plan, &["status"], &[]), &registry())
+                .passed
+        );
+        assert!(!s.judge(&outcome(Mode::Plan, &[], &[]), &registry()).passed);
+        assert!(
+            !s.judge(&outcome(Mode::Execute, &["status"], &[]), &registry())
+                .passed
+        );
+    }
+
+    #[test]
+    fn bundled_scenarios_load() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/scenarios");
+        let scenarios = load_scenarios(&dir).unwrap();
+        assert!(scenarios.len() >= 6, "{} scenarios", scenarios.len());
+    }
+}

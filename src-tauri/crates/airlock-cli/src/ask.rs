@@ -1,0 +1,148 @@
+//! `airlock ask`: one request, streamed as it happens.
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use airlock_agent::{Agent, AgentError, PlannedIntent, Progress, Verdict};
+use airlock_core::Mode;
+
+use crate::paths::Paths;
+
+/// Exit code for a request refused before planning (bad input).
+const EXIT_BAD_REQUEST: u8 = 2;
+
+pub fn run(paths: &Paths, text: Option<&str>, mode: Mode, json: bool) -> anyhow::Result<ExitCode> {
+    let request = match text {
+        Some(text) if text != "-" => text.to_owned(),
+        _ => match airlock_agent::read_request(io::stdin().lock()) {
+            Ok(text) => text,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return Ok(ExitCode::from(EXIT_BAD_REQUEST));
+            }
+        },
+    };
+    let agent = Agent::open(paths.agent_config()?)?;
+    let mut printer = Printer::new(json);
+    let outcome = match agent.ask(&request, mode, &mut |event| printer.show(&event)) {
+        Ok(outcome) => outcome,
+        Err(AgentError::Request(err)) => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(EXIT_BAD_REQUEST));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        if outcome.actions_taken.is_empty() {
+            printer.line(&format!("\nAnswer: {}", outcome.answer));
+        }
+        printer.line(&format!(
+            "\n[trace {} · mode {} · conversation {}]",
+            outcome.audit.trace_id, outcome.audit.mode, outcome.audit.conversation_id
+        ));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shows progress: on stdout for people, on stderr when stdout carries JSON. Every piece is
+/// flushed at once so tokens appear as they are generated.
+struct Printer {
+    out: Box<dyn Write>,
+    color: bool,
+    answering: bool,
+}
+
+impl Printer {
+    fn new(json: bool) -> Self {
+        let (out, color): (Box<dyn Write>, bool) = if json {
+            (Box::new(io::stderr()), io::stderr().is_terminal())
+        } else {
+            (Box::new(io::stdout()), io::stdout().is_terminal())
+        };
+        Self {
+            out,
+            color,
+            answering: false,
+        }
+    }
+
+    fn show(&mut self, event: &Progress<'_>) {
+        match event {
+            Progress::ModelLoading => self.line("Loading the model…"),
+            Progress::ModelReady(model) => {
+                self.line(&format!(
+                    "Model: {} ({:.0} ms)",
+                    model.description, model.load_ms
+                ));
+                self.write("Planning: ");
+            }
+            Progress::PlanToken(text) => {
+                let dim = self.dim(text);
+                self.write(&dim);
+            }
+            Progress::PlanReady(plan) => self.plan(plan),
+            Progress::ToolStarted(intent) => self.write(&format!(
+                "→ {} {} … ",
+                intent.tool,
+                serde_json::Value::Object(intent.args.clone())
+            )),
+            Progress::ToolFinished(action) => match &action.error {
+                None => self.line(&format!("ok ({:.1} ms)", action.duration_ms)),
+                Some(error) => self.line(&format!("failed: {error}")),
+            },
+            Progress::AnswerToken(text) => {
+                if !self.answering {
+                    self.answering = true;
+                    self.write("\nAnswer: ");
+                }
+                self.write(text);
+            }
+        }
+    }
+
+    fn plan(&mut self, plan: &[PlannedIntent]) {
+        self.line("");
+        if plan.is_empty() {
+            self.line("Plan: no tool proposed.");
+            return;
+        }
+        self.line("Plan:");
+        for (n, entry) in plan.iter().enumerate() {
+            let decision = match &entry.verdict {
+                Verdict::Run => "may run".to_owned(),
+                Verdict::Refuse { reason } => format!("refused: {reason}"),
+            };
+            self.line(&format!(
+                "  {}. {} {}  [confidence {:?}] {decision}",
+                n + 1,
+                entry.intent.tool,
+                serde_json::Value::Object(entry.intent.args.clone()),
+                entry.intent.confidence
+            ));
+            if !entry.intent.reasoning.is_empty() {
+                self.line(&format!("     why: {}", entry.intent.reasoning));
+            }
+        }
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[2m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        self.write(text);
+        self.write("\n");
+    }
+
+    fn write(&mut self, text: &str) {
+        // A closed pipe (e.g. `| head`) must not abort the request: the outcome is recorded.
+        let _ = self.out.write_all(text.as_bytes());
+        let _ = self.out.flush();
+    }
+}

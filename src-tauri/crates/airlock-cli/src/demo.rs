@@ -1,0 +1,79 @@
+//! `airlock demo`: every scenario through the real model, judged, as a table.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use airlock_agent::{load_scenarios, Agent};
+
+use crate::paths::Paths;
+
+pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::Result<ExitCode> {
+    let dir = scenarios.unwrap_or_else(|| paths.fixtures_dir.join("scenarios"));
+    let scenarios = load_scenarios(&dir)?;
+    let agent = Agent::open(paths.agent_config()?)?;
+    let worker = agent.model_worker()?;
+    if let Some(model) = worker.loaded_model() {
+        println!("Model: {} — {}", model.description, model.path.display());
+    }
+    println!("Data:  {}\n", paths.data_dir.display());
+
+    let mut rows = Vec::new();
+    for scenario in &scenarios {
+        eprintln!("running: {} ({})", scenario.name, scenario.mode);
+        let started = Instant::now();
+        let (actual, verdict) = match agent.ask(&scenario.prompt, scenario.mode, &mut |_| {}) {
+            Ok(outcome) => {
+                let judgement = scenario.judge(&outcome, agent.tools());
+                let verdict = if judgement.passed {
+                    "PASS".to_owned()
+                } else {
+                    format!("FAIL: {}", judgement.failures.join("; "))
+                };
+                (judgement.actual, verdict)
+            }
+            Err(err) => (format!("error: {err}"), "FAIL".to_owned()),
+        };
+        rows.push([
+            scenario.name.clone(),
+            scenario.mode.to_string(),
+            scenario.outcome.clone(),
+            actual,
+            format!("{:.1}", started.elapsed().as_secs_f64()),
+            verdict,
+        ]);
+    }
+    print_table(
+        &["scenario", "mode", "expected", "actual", "secs", "result"],
+        &rows,
+    );
+    let passed = rows.iter().filter(|row| row[5] == "PASS").count();
+    println!("\n{passed} passed, {} failed", rows.len() - passed);
+    Ok(if strict && passed < rows.len() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|h| h.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let render = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    println!("{}", render(header.to_vec()));
+    println!("{}", widths.map(|w| "-".repeat(w)).join("-+-"));
+    for row in rows {
+        println!("{}", render(row.iter().map(String::as_str).collect()));
+    }
+}

@@ -1,0 +1,103 @@
+//! Shared helpers of the end-to-end tests: run the real `airlock` binary against the real
+//! default model and a fresh data directory.
+
+#![allow(dead_code)] // Each test binary uses a different subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../..")
+}
+
+/// The `airlock` binary under test.
+pub fn airlock_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_airlock"))
+}
+
+/// The default model; fails with the fix when `make setup` has not fetched it.
+pub fn default_model() -> PathBuf {
+    let path = repo().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.is_file(),
+        "the default model {} is missing: run `make setup` first",
+        path.display()
+    );
+    path
+}
+
+/// A command for `airlock` with a fresh data dir, the default model and the repository's
+/// fixtures.
+pub fn airlock(data_dir: &Path) -> Command {
+    airlock_with_model(data_dir, &default_model())
+}
+
+/// As [`airlock`], with another model file.
+pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
+    let mut cmd = Command::new(airlock_bin());
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .arg("--model")
+        .arg(model)
+        .arg("--fixtures-dir")
+        .arg(repo().join("fixtures"))
+        .env("AIRLOCK_LOG", "warn")
+        .stdin(Stdio::null());
+    cmd
+}
+
+/// Runs `airlock ask --json` and returns the parsed outcome; panics with stderr on failure.
+pub fn ask_json(data_dir: &Path, mode: &str, text: &str) -> Value {
+    let output = airlock(data_dir)
+        .args(["ask", "--json", "--mode", mode, text])
+        .output()
+        .expect("airlock runs");
+    assert!(
+        output.status.success(),
+        "airlock ask failed for {text:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
+/// Stderr as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The kinds of every event recorded in `data_dir`, in order.
+pub fn event_kinds(data_dir: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(data_dir.join("airlock.db")).expect("database exists");
+    let mut stmt = conn
+        .prepare("SELECT kind FROM events ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The tool names that started, according to the event log.
+pub fn tools_started(data_dir: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(data_dir.join("airlock.db")).expect("database exists");
+    let mut stmt = conn
+        .prepare("SELECT json_extract(payload, '$.tool') FROM events WHERE kind = 'tool_started' ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The demo scenarios.
+pub fn scenarios() -> Vec<airlock_agent::Scenario> {
+    airlock_agent::load_scenarios(&repo().join("fixtures/scenarios")).expect("scenarios load")
+}
