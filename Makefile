@@ -1,0 +1,63 @@
+# Airlock: one command per job. Every target runs `setup` first, which installs what is
+# missing (Debian packages, Docker engine, models, UI packages) and does nothing otherwise.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+AIRLOCK := $(TARGET_DIR)/debug/airlock
+UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
+
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench clean-data help
+
+help:
+	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
+	@echo "make run     open the desktop window"
+	@echo "make demo    run the demo scenarios through the real model (headless)"
+	@echo "make test    formatting, lints, UI checks and every test"
+	@echo "make bench   model and planner benchmarks, side by side with llama.cpp's llama-bench"
+
+setup:
+	@bash scripts/setup.sh
+
+models-recommended:
+	@python3 scripts/fetch_models.py --recommended
+
+ui/dist/index.html: $(UI_SOURCES)
+	cd ui && npm run build
+
+ui: ui/dist/index.html
+
+build: setup ui
+	$(CARGO) build --workspace
+
+run: setup ui
+	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
+		echo "make run: no graphical display (DISPLAY and WAYLAND_DISPLAY are unset)."; \
+		echo "Run 'make demo' for the headless demo, or 'xvfb-run -a make run' for a virtual display."; \
+		exit 2; \
+	fi
+	$(CARGO) run -p airlock-desktop
+
+demo: setup models-recommended
+	$(CARGO) build -p airlock-cli
+	$(AIRLOCK) demo
+
+lint: ui
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-ui:
+	cd ui && npm run lint && npm run typecheck
+
+test-scripts:
+	python3 -m unittest discover -s scripts -p 'test_*.py'
+	bash -n scripts/*.sh
+
+test-rust: ui
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+test: setup test-ui test-scripts lint test-rust
+
+bench: setup
+	bash scripts/build_llama_bench.sh
+	$(CARGO) bench -p airlock-agent --bench generation
