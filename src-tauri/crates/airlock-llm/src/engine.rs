@@ -17,6 +17,7 @@ use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::data::LlamaTokenData;
 use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::LlamaModelLoadError;
 
 use crate::stop::StopScanner;
 use crate::text::Utf8Stream;
@@ -60,7 +61,10 @@ impl Engine {
         let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
             .map_err(|err| LlmError::LoadFailed {
                 path: path.to_owned(),
-                detail: err.to_string(),
+                detail: match err {
+                    LlamaModelLoadError::NullResult => "llama.cpp rejected the file".into(),
+                    other => other.to_string(),
+                },
             })?;
         let load_ms = started.elapsed().as_secs_f64() * 1000.0;
         let template = model.chat_template(None).ok();
