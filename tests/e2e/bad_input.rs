@@ -6,7 +6,12 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use support::{airlock, airlock_with_model, default_model, event_kinds, stderr};
+use support::{airlock, airlock_with_model, assert_refused, default_model, event_kinds};
+
+/// Exit code of a refused request.
+const REFUSED: i32 = 2;
+/// Exit code of any other error.
+const FAILED: i32 = 1;
 
 fn ask_with_stdin(data: &Path, input: &[u8]) -> Output {
     let mut child = airlock(data)
@@ -23,17 +28,19 @@ fn ask_with_stdin(data: &Path, input: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
+fn ask_with_model(data: &Path, model: &Path) -> Output {
+    airlock_with_model(data, model)
+        .args(["ask", "status?"])
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn an_empty_or_blank_request_is_refused_with_a_hint() {
     let data = tempfile::tempdir().unwrap();
     for text in ["", "   \n\t  "] {
         let output = airlock(data.path()).args(["ask", text]).output().unwrap();
-        assert_eq!(output.status.code(), Some(2), "{text:?}");
-        assert!(
-            stderr(&output).contains("the request is empty"),
-            "{}",
-            stderr(&output)
-        );
+        assert_refused(&output, REFUSED, &["the request is empty"]);
     }
     // The refusals are on record.
     assert_eq!(
@@ -46,26 +53,20 @@ fn an_empty_or_blank_request_is_refused_with_a_hint() {
 fn a_one_megabyte_request_on_stdin_is_refused_with_the_limit() {
     let data = tempfile::tempdir().unwrap();
     let output = ask_with_stdin(data.path(), &vec![b'a'; 1024 * 1024]);
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("the limit is 8192 bytes"),
-        "{}",
-        stderr(&output)
-    );
+    assert_refused(&output, REFUSED, &["the limit is 8192 bytes"]);
 }
 
 #[test]
-fn a_one_megabyte_request_as_an_argument_is_refused_with_the_limit() {
+fn an_oversized_request_as_an_argument_is_refused_with_the_limit() {
     let data = tempfile::tempdir().unwrap();
-    // One argv string may hold at most 128 KiB on Linux; the limit check must not depend on
-    // the transport, so test just above it with several arguments' worth in one.
+    // Linux caps one argv string at 128 KiB, so a megabyte can only come on stdin; the
+    // argument path gets the largest request it can carry.
     let text = "b".repeat(100 * 1024);
     let output = airlock(data.path()).args(["ask", &text]).output().unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(
-        stderr(&output).contains("the limit is 8192 bytes"),
-        "{}",
-        stderr(&output)
+    assert_refused(
+        &output,
+        REFUSED,
+        &["the request is 102400 bytes", "the limit is 8192 bytes"],
     );
 }
 
@@ -73,28 +74,21 @@ fn a_one_megabyte_request_as_an_argument_is_refused_with_the_limit() {
 fn non_utf8_bytes_on_stdin_are_refused_with_the_offset() {
     let data = tempfile::tempdir().unwrap();
     let output = ask_with_stdin(data.path(), b"show status \xc3\x28 now");
-    assert_eq!(output.status.code(), Some(2));
-    let err = stderr(&output);
-    assert!(
-        err.contains("not valid UTF-8") && err.contains("offset 12"),
-        "{err}"
-    );
+    assert_refused(&output, REFUSED, &["not valid UTF-8", "offset 12"]);
 }
 
 #[test]
 fn a_missing_model_file_says_how_to_get_one() {
     let data = tempfile::tempdir().unwrap();
-    let output = airlock_with_model(data.path(), Path::new("/nonexistent/model.gguf"))
-        .args(["ask", "status?"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(
-        err.contains("model file not found: /nonexistent/model.gguf"),
-        "{err}"
+    let output = ask_with_model(data.path(), Path::new("/nonexistent/model.gguf"));
+    assert_refused(
+        &output,
+        FAILED,
+        &[
+            "model file not found: /nonexistent/model.gguf",
+            "make setup",
+        ],
     );
-    assert!(err.contains("make setup"), "{err}");
     // The request was recorded before the model was needed, and its failure too.
     assert_eq!(
         event_kinds(data.path()),
@@ -107,16 +101,8 @@ fn a_file_that_is_not_gguf_is_refused_before_llama_cpp_sees_it() {
     let data = tempfile::tempdir().unwrap();
     let fake = data.path().join("fake.gguf");
     std::fs::write(&fake, b"<html>404 Not Found</html>").unwrap();
-    let output = airlock_with_model(data.path(), &fake)
-        .args(["ask", "status?"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("is not a GGUF model"),
-        "{}",
-        stderr(&output)
-    );
+    let output = ask_with_model(data.path(), &fake);
+    assert_refused(&output, FAILED, &["is not a GGUF model"]);
 }
 
 #[test]
@@ -125,14 +111,8 @@ fn a_truncated_gguf_is_a_load_error_not_a_crash() {
     let truncated = data.path().join("truncated.gguf");
     let real = std::fs::read(default_model()).unwrap();
     std::fs::write(&truncated, &real[..real.len() / 3]).unwrap();
-    let output = airlock_with_model(data.path(), &truncated)
-        .args(["ask", "status?"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(err.contains("could not load"), "{err}");
-    assert!(err.contains("truncated or corrupt"), "{err}");
+    let output = ask_with_model(data.path(), &truncated);
+    assert_refused(&output, FAILED, &["could not load", "truncated or corrupt"]);
 }
 
 #[test]
@@ -144,11 +124,10 @@ fn an_unusable_data_dir_says_to_choose_another() {
         .args(["ask", "status?"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(
-        err.contains("cannot use data directory") && err.contains("--data-dir"),
-        "{err}"
+    assert_refused(
+        &output,
+        FAILED,
+        &["cannot use data directory", "--data-dir"],
     );
 }
 
@@ -156,8 +135,8 @@ fn an_unusable_data_dir_says_to_choose_another() {
 fn a_locked_database_is_reported_and_nothing_is_half_written() {
     let data = tempfile::tempdir().unwrap();
     // Create the database, then hold its write lock from another connection.
-    let ok = airlock(data.path()).args(["ask", ""]).output().unwrap();
-    assert_eq!(ok.status.code(), Some(2));
+    let created = airlock(data.path()).args(["ask", ""]).output().unwrap();
+    assert_refused(&created, REFUSED, &["the request is empty"]);
     let holder = rusqlite::Connection::open(data.path().join("airlock.db")).unwrap();
     holder.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let output = airlock(data.path())
@@ -165,9 +144,7 @@ fn a_locked_database_is_reported_and_nothing_is_half_written() {
         .output()
         .unwrap();
     holder.execute_batch("ROLLBACK").unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let err = stderr(&output);
-    assert!(err.contains("is locked by another process"), "{err}");
+    assert_refused(&output, FAILED, &["is locked by another process"]);
     assert_eq!(event_kinds(data.path()), ["request_rejected"]);
 }
 
@@ -181,11 +158,6 @@ fn a_damaged_database_is_reported_and_left_for_recovery() {
         .args(["ask", "status?"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr(&output).contains("is damaged"),
-        "{}",
-        stderr(&output)
-    );
+    assert_refused(&output, FAILED, &["is damaged"]);
     assert_eq!(std::fs::read(&db).unwrap(), garbage);
 }

@@ -69,32 +69,41 @@ pub fn ask_json(data_dir: &Path, mode: &str, text: &str) -> Value {
 }
 
 /// Stderr as text.
-pub fn stderr(output: &Output) -> String {
+fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The kinds of every event recorded in `data_dir`, in order.
 pub fn event_kinds(data_dir: &Path) -> Vec<String> {
+    query_strings(data_dir, "SELECT kind FROM events ORDER BY seq")
+}
+
+/// The tool names that started, according to the event log.
+pub fn tools_started(data_dir: &Path) -> Vec<String> {
+    query_strings(
+        data_dir,
+        "SELECT json_extract(payload, '$.tool') FROM events
+         WHERE kind = 'tool_started' ORDER BY seq",
+    )
+}
+
+/// One text column of `sql` over the database in `data_dir`.
+fn query_strings(data_dir: &Path, sql: &str) -> Vec<String> {
     let conn = rusqlite::Connection::open(data_dir.join("airlock.db")).expect("database exists");
-    let mut stmt = conn
-        .prepare("SELECT kind FROM events ORDER BY seq")
-        .unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
     stmt.query_map([], |row| row.get(0))
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
 }
 
-/// The tool names that started, according to the event log.
-pub fn tools_started(data_dir: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(data_dir.join("airlock.db")).expect("database exists");
-    let mut stmt = conn
-        .prepare("SELECT json_extract(payload, '$.tool') FROM events WHERE kind = 'tool_started' ORDER BY seq")
-        .unwrap();
-    stmt.query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+/// Asserts that `output` exited with `code` and that stderr contains every one of `needles`.
+pub fn assert_refused(output: &Output, code: i32, needles: &[&str]) {
+    let err = stderr(output);
+    assert_eq!(output.status.code(), Some(code), "stderr: {err}");
+    for needle in needles {
+        assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    }
 }
 
 /// The demo scenarios.
