@@ -5,9 +5,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 AIRLOCK := $(TARGET_DIR)/debug/airlock
+# Always build the whole workspace: building one package alone unifies build-dependency
+# features differently (tauri-build's) and would compile llama.cpp a second time.
+BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench clean-data help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -28,7 +31,7 @@ ui/dist/index.html: $(UI_SOURCES)
 ui: ui/dist/index.html
 
 build: setup ui
-	$(CARGO) build --workspace
+	$(BUILD)
 
 run: setup ui
 	@if [ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]; then \
@@ -36,10 +39,11 @@ run: setup ui
 		echo "Run 'make demo' for the headless demo, or 'xvfb-run -a make run' for a virtual display."; \
 		exit 2; \
 	fi
-	$(CARGO) run -p airlock-desktop
+	$(BUILD)
+	$(TARGET_DIR)/debug/airlock-desktop
 
-demo: setup models-recommended
-	$(CARGO) build -p airlock-cli
+demo: setup models-recommended ui
+	$(BUILD)
 	$(AIRLOCK) demo
 
 lint: ui
@@ -58,6 +62,6 @@ test-rust: ui
 
 test: setup test-ui test-scripts lint test-rust
 
-bench: setup
-	bash scripts/build_llama_bench.sh
-	$(CARGO) bench -p airlock-agent --bench generation
+bench: setup ui
+	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
+		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
