@@ -120,15 +120,23 @@ fn an_unusable_data_dir_says_to_choose_another() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
-    let output = airlock(&file.join("data"))
-        .args(["ask", "status?"])
-        .output()
-        .unwrap();
-    assert_refused(
-        &output,
-        FAILED,
-        &["cannot use data directory", "--data-dir"],
-    );
+    // Tests may run as root, which ignores permission bits: use places no one can write,
+    // a path below a regular file and (on Linux) sysfs, which refuses mkdir even to root.
+    let mut unusable = vec![file.join("data")];
+    if cfg!(target_os = "linux") {
+        unusable.push("/sys/airlock-data".into());
+    }
+    for data_dir in unusable {
+        let output = airlock(&data_dir)
+            .args(["ask", "status?"])
+            .output()
+            .unwrap();
+        assert_refused(
+            &output,
+            FAILED,
+            &["cannot use data directory", "--data-dir"],
+        );
+    }
 }
 
 #[test]
