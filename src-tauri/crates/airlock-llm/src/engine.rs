@@ -433,11 +433,18 @@ fn greedy_under_grammar(
         .ok_or_else(|| LlmError::Grammar("the grammar allows no next token".into()))
 }
 
+/// The index of the highest finite score; masked (-inf) and NaN scores never win. A plain
+/// loop: this runs over the whole vocabulary at every generated token.
 fn argmax(scores: impl Iterator<Item = (usize, f32)>) -> Option<usize> {
-    scores
-        .filter(|(_, s)| s.is_finite())
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(i, _)| i)
+    let mut best = None;
+    let mut best_score = f32::NEG_INFINITY;
+    for (index, score) in scores {
+        if score > best_score {
+            best_score = score;
+            best = Some(index);
+        }
+    }
+    best
 }
 
 fn token_id(index: usize) -> LlamaToken {
