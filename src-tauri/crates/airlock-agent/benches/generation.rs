@@ -16,6 +16,7 @@ use airlock_llm::engine::Engine;
 use airlock_llm::{ChatMessage, GenerateRequest, Role, WORKER_ARG};
 
 const REPETITIONS: usize = 5;
+const ROUNDS: usize = 3;
 const PROMPT_TOKENS: usize = 256;
 const DECODE_TOKENS: u32 = 128;
 
@@ -60,37 +61,51 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     let engine = Engine::load(&model)?;
     let mut session = engine.session(4096, threads)?;
-    let (pp, pp_tokens) = prompt_speed(&mut session)?;
-    let (tg, depth) = decode_speed(&mut session)?;
-    let reference = std::env::var_os("LLAMA_BENCH")
-        .map(|bin| llama_bench(Path::new(&bin), &model, threads, depth));
-    let (ref_pp, ref_tg) = match &reference {
-        Some(Ok((pp, tg))) => (format!("{pp:.1}"), format!("{tg:.1}")),
-        Some(Err(err)) => {
-            eprintln!("llama-bench failed: {err}");
-            ("failed".into(), "failed".into())
+    let llama_bench_bin = std::env::var_os("LLAMA_BENCH").map(PathBuf::from);
+    // Rounds alternate our measurement and llama-bench's, so a host whose speed drifts slows
+    // both sides alike; the ratio is the median of the per-round ratios.
+    let mut ours = (Vec::new(), Vec::new());
+    let mut theirs = (Vec::new(), Vec::new());
+    let (mut pp_tokens, mut depth) = (0, 0);
+    for _ in 0..ROUNDS {
+        let (pp, tokens) = prompt_speed(&mut session)?;
+        let (tg, prompt) = decode_speed(&mut session)?;
+        (pp_tokens, depth) = (tokens, prompt);
+        ours.0.push(pp);
+        ours.1.push(tg);
+        if let Some(bin) = &llama_bench_bin {
+            let (ref_pp, ref_tg) = llama_bench(bin, &model, threads, depth)?;
+            theirs.0.push(ref_pp);
+            theirs.1.push(ref_tg);
         }
-        None => ("not run".into(), "not run".into()),
+    }
+    let ratio = |a: &[f64], b: &[f64]| median(a.iter().zip(b).map(|(x, y)| x / y));
+    let reference = |values: &[f64]| {
+        if llama_bench_bin.is_some() {
+            format!("{:.1}", median(values.iter().copied()))
+        } else {
+            "not run".into()
+        }
     };
     rows.push([
         format!("prompt processing, pp{pp_tokens} (tok/s)"),
-        format!("{pp:.1}"),
-        ref_pp,
+        format!("{:.1}", median(ours.0.iter().copied())),
+        reference(&theirs.0),
     ]);
     rows.push([
         format!("decode, tg{DECODE_TOKENS} after {depth} prompt tokens (tok/s)"),
-        format!("{tg:.1}"),
-        ref_tg,
+        format!("{:.1}", median(ours.1.iter().copied())),
+        reference(&theirs.1),
     ]);
-    if let Some(Ok((ref_pp, ref_tg))) = reference {
+    if llama_bench_bin.is_some() {
         rows.push([
-            "ratio ours / llama-bench, pp".into(),
-            format!("{:.3}", pp / ref_pp),
+            format!("ratio ours / llama-bench, pp (median of {ROUNDS} rounds)"),
+            format!("{:.3}", ratio(&ours.0, &theirs.0)),
             "-".into(),
         ]);
         rows.push([
-            "ratio ours / llama-bench, tg".into(),
-            format!("{:.3}", tg / ref_tg),
+            format!("ratio ours / llama-bench, tg (median of {ROUNDS} rounds)"),
+            format!("{:.3}", ratio(&ours.1, &theirs.1)),
             "-".into(),
         ]);
     }
