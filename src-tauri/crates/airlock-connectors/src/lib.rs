@@ -5,4 +5,5 @@
 //! a mainframe batch night and a packaging line. Connectors never decide whether a call may
 //! run; the governor does, and only the agent's executor calls [`airlock_core::Tool::invoke`].
 
+pub mod catalog;
 pub mod ops;

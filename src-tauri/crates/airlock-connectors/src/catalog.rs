@@ -1,0 +1,195 @@
+//! The catalog: the specification of every tool Airlock governs, whether or not its executor
+//! is installed yet. The governor validates arguments against these schemas and Cedar names
+//! each tool as an action. Executors: the simulator's read tools ([`crate::ops`]) today; the
+//! sandbox (`run_command`, `restart_service`), SAP, MES and document tools arrive with their
+//! connectors, and until then the agent refuses to run them with a message saying so.
+
+use airlock_core::{ToolEffect, ToolSpec};
+use serde_json::json;
+
+use crate::ops::OpsSimulator;
+
+/// Every governed tool's spec: the simulator's first, then the rest by name.
+#[must_use]
+pub fn specs() -> Vec<ToolSpec> {
+    let mut specs = OpsSimulator::specs();
+    specs.extend([
+        create_maintenance_order(),
+        create_purchase_request(),
+        mes_query(),
+        read_document(),
+        restart_service(),
+        run_command(),
+        set_config(),
+    ]);
+    specs
+}
+
+fn spec(name: &str, description: &str, parameters: serde_json::Value, effect: ToolEffect) -> ToolSpec {
+    ToolSpec {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        parameters,
+        effect,
+    }
+}
+
+fn system_param() -> serde_json::Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 32,
+        "description": "The target system's id, e.g. plant-ops or ops-dev."
+    })
+}
+
+fn run_command() -> ToolSpec {
+    spec(
+        "run_command",
+        "Run one read-only shell command (cat, ls, head, tail, grep, wc, echo, date, hostname) \
+         in the sandbox, where the plant files are mounted read-only at /sim.",
+        json!({
+            "type": "object",
+            "properties": {
+                "command": {"type": "string", "minLength": 1, "maxLength": 512,
+                            "description": "The command line, e.g. tail -n 20 /sim/logs/syslog."}
+            },
+            "required": ["command"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Read,
+    )
+}
+
+fn restart_service() -> ToolSpec {
+    spec(
+        "restart_service",
+        "Restart one service (e.g. labelprintd) on a system. Disruptive: needs approval, and \
+         is refused in production.",
+        json!({
+            "type": "object",
+            "properties": {
+                "service": {"type": "string", "pattern": "^[a-z][a-z0-9_.-]{0,39}$",
+                            "description": "The service name, e.g. labelprintd."},
+                "system": system_param()
+            },
+            "required": ["service", "system"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Write,
+    )
+}
+
+fn mes_query() -> ToolSpec {
+    spec(
+        "mes_query",
+        "Query the MES database (production orders, downtime, line events) with one read-only \
+         SQL SELECT.",
+        json!({
+            "type": "object",
+            "properties": {
+                "sql": {"type": "string", "minLength": 1, "maxLength": 4096,
+                        "description": "One SELECT statement on the MES tables."}
+            },
+            "required": ["sql"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Read,
+    )
+}
+
+fn set_config() -> ToolSpec {
+    spec(
+        "set_config",
+        "Change one configuration value of a system (a write that needs approval).",
+        json!({
+            "type": "object",
+            "properties": {
+                "system": system_param(),
+                "key": {"type": "string", "minLength": 1, "maxLength": 128,
+                        "description": "Dotted configuration key, e.g. printer.label.width_mm."},
+                "value": {"type": ["string", "number", "boolean"],
+                          "maxLength": 256, "description": "The new value."}
+            },
+            "required": ["system", "key", "value"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Write,
+    )
+}
+
+fn create_maintenance_order() -> ToolSpec {
+    spec(
+        "create_maintenance_order",
+        "Open an SAP maintenance order for a piece of equipment (a write that needs approval).",
+        json!({
+            "type": "object",
+            "properties": {
+                "equipment": {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9-]{0,17}$",
+                              "description": "Equipment id, e.g. P-101."},
+                "description": {"type": "string", "minLength": 3, "maxLength": 200,
+                                "description": "What is wrong, in one sentence."},
+                "priority": {"type": "string", "enum": ["low", "medium", "high", "emergency"]}
+            },
+            "required": ["equipment", "description", "priority"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Write,
+    )
+}
+
+fn create_purchase_request() -> ToolSpec {
+    spec(
+        "create_purchase_request",
+        "Create an SAP purchase requisition for spare parts or hardware. amount_cents is the \
+         total in integer cents (e.g. 12500 for 125.00).",
+        json!({
+            "type": "object",
+            "properties": {
+                "item": {"type": "string", "minLength": 2, "maxLength": 80},
+                "quantity": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "amount_cents": {"type": "integer",
+                                 "description": "Total price in integer cents."},
+                "vendor": {"type": "string", "minLength": 2, "maxLength": 80}
+            },
+            "required": ["item", "quantity", "amount_cents"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Write,
+    )
+}
+
+fn read_document() -> ToolSpec {
+    spec(
+        "read_document",
+        "Read one plant document (SOP, manual, deviation report) by its id.",
+        json!({
+            "type": "object",
+            "properties": {
+                "document": {"type": "string", "minLength": 1, "maxLength": 64,
+                             "description": "Document id, e.g. sop-pump-p101."}
+            },
+            "required": ["document"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Read,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_every_schema_refuses_unknown_fields() {
+        let specs = specs();
+        let mut names: Vec<_> = specs.iter().map(|s| s.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), specs.len());
+        for spec in &specs {
+            assert_eq!(spec.parameters["additionalProperties"], json!(false), "{}", spec.name);
+            assert_eq!(spec.parameters["type"], json!("object"), "{}", spec.name);
+        }
+    }
+}

@@ -1,0 +1,423 @@
+//! The decision pipeline: identity → allowlist → Cedar → rate limit → parameters → injection
+//! → taint → business guards → budget → sequence → clarification. The first denial stops it;
+//! approvals and warnings accumulate; every layer that ran is in the trace.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use airlock_core::{Confidence, ToolEffect, ToolSpec};
+use cedar_policy::{Authorizer, EntityUid};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::bundle::{PolicyBundle, PolicyError};
+use crate::config::ToolRules;
+use crate::decision::{Decision, Layer, Outcome, Risk, Step};
+use crate::guards::command::CommandGuard;
+use crate::guards::config::ConfigGuard;
+use crate::guards::injection::InjectionScreen;
+use crate::guards::sql::SqlGuard;
+use crate::layers::authorization::{self, CedarQuery, Resource};
+use crate::layers::business::{self, Guards};
+use crate::layers::injection::Offences;
+use crate::layers::parameters::ArgumentSchema;
+use crate::layers::rate::Buckets;
+use crate::layers::sequence::{Recent, Sessions};
+use crate::layers::{allowlist, budget, identity, taint, Effect, Finding};
+use crate::ledger::SpendLedger;
+
+/// One proposed tool call.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// Who asks: an OS login name or an agent profile.
+    pub principal: &'a str,
+    /// The tool.
+    pub tool: &'a str,
+    /// Its arguments.
+    pub args: &'a Map<String, Value>,
+}
+
+/// What the governor knows about the circumstances of a call.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// The session (conversation) the call belongs to; sequence rules look at its history.
+    pub session: String,
+    /// The user's request text, screened for injections.
+    pub request_text: Option<String>,
+    /// The planner's confidence in this call; `None` when a person typed the call.
+    pub confidence: Option<Confidence>,
+    /// Names of arguments whose values came from tool output or retrieved documents.
+    pub tainted: BTreeSet<String>,
+    /// The time of the decision (local offset: policies see the local hour).
+    pub now: OffsetDateTime,
+}
+
+impl CallContext {
+    /// A context for a call typed by a person in `session` at `now`.
+    #[must_use]
+    pub fn new(session: impl Into<String>, now: OffsetDateTime) -> Self {
+        Self {
+            session: session.into(),
+            request_text: None,
+            confidence: None,
+            tainted: BTreeSet::new(),
+            now,
+        }
+    }
+}
+
+/// Why a governor could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum GovernorError {
+    /// The policy directory has problems.
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    /// A tool's argument schema or a guard's configuration is invalid.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A tool the governor decides about: its spec and compiled argument schema.
+struct GovernedTool {
+    spec: ToolSpec,
+    schema: ArgumentSchema,
+}
+
+impl AsRef<ToolSpec> for GovernedTool {
+    fn as_ref(&self) -> &ToolSpec {
+        &self.spec
+    }
+}
+
+/// Everything derived from one policy bundle.
+struct Compiled {
+    bundle: PolicyBundle,
+    tools: BTreeMap<String, GovernedTool>,
+    guards: Guards,
+    screen: InjectionScreen,
+    destructive: BTreeSet<String>,
+}
+
+/// Memory across calls: rate buckets, offenders, session histories.
+#[derive(Default)]
+struct State {
+    buckets: Buckets,
+    offences: Offences,
+    sessions: Sessions,
+}
+
+/// The governor. Decides each proposed call; keeps rate, offence and session state between
+/// calls. Cheap to share behind an `Arc`: [`Governor::decide`] takes `&self`.
+pub struct Governor {
+    compiled: Compiled,
+    state: Mutex<State>,
+    authorizer: Authorizer,
+    sim_root: PathBuf,
+}
+
+impl Governor {
+    /// Loads the policy directory and prepares decisions about `tools`. `sim_root` is the host
+    /// directory the sandbox mounts at `/sim` (the command guard's jail).
+    ///
+    /// # Errors
+    /// [`GovernorError::Policy`] with every problem of the policy files;
+    /// [`GovernorError::Setup`] when a tool schema or guard configuration is invalid or a tool
+    /// has no Cedar action.
+    pub fn load(policy_dir: &Path, tools: &[ToolSpec], sim_root: &Path) -> Result<Self, GovernorError> {
+        let bundle = PolicyBundle::load(policy_dir)?;
+        Self::with_bundle(bundle, tools, sim_root)
+    }
+
+    /// Prepares decisions with an already loaded bundle.
+    ///
+    /// # Errors
+    /// As [`Governor::load`], without the policy problems.
+    pub fn with_bundle(bundle: PolicyBundle, tools: &[ToolSpec], sim_root: &Path) -> Result<Self, GovernorError> {
+        let compiled = compile(bundle, tools, sim_root)?;
+        Ok(Self {
+            compiled,
+            state: Mutex::new(State::default()),
+            authorizer: Authorizer::new(),
+            sim_root: sim_root.to_path_buf(),
+        })
+    }
+
+    /// Loads the policy directory again. On any problem the current policy stays in force and
+    /// the problems are returned; rate, offence and session state survive a reload.
+    ///
+    /// # Errors
+    /// As [`Governor::load`].
+    pub fn reload(&mut self, policy_dir: &Path) -> Result<(), GovernorError> {
+        let tools: Vec<ToolSpec> = self.compiled.tools.values().map(|t| t.spec.clone()).collect();
+        let bundle = PolicyBundle::load(policy_dir)?;
+        self.compiled = compile(bundle, &tools, &self.sim_root)?;
+        Ok(())
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn bundle(&self) -> &PolicyBundle {
+        &self.compiled.bundle
+    }
+
+    /// Decides one call. Never panics on any input; a failure to evaluate is a denial.
+    pub fn decide(&self, call: &Call<'_>, context: &CallContext, ledger: &dyn SpendLedger) -> Decision {
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut run = Run::default();
+        let restricted_read = self.pipeline(&mut state, &mut run, call, context, ledger);
+        let decision = run.finish();
+        let recent = Recent {
+            restricted_read: restricted_read && !matches!(decision.outcome, Outcome::Deny { .. }),
+            denied: matches!(decision.outcome, Outcome::Deny { .. }),
+        };
+        state
+            .sessions
+            .remember(&self.compiled.bundle.guards.sequence, &context.session, recent);
+        decision
+    }
+
+    /// Runs the layers into `run`; returns whether the call reads a restricted resource.
+    fn pipeline(
+        &self,
+        state: &mut State,
+        run: &mut Run,
+        call: &Call<'_>,
+        context: &CallContext,
+        ledger: &dyn SpendLedger,
+    ) -> bool {
+        let compiled = &self.compiled;
+        let bundle = &compiled.bundle;
+        let guards = &bundle.guards;
+        let now = context.now;
+
+        let blacklisted = state.offences.blacklisted_until(call.principal, now);
+        let (kind, member) = match identity::check(&bundle.directory, call.principal, blacklisted) {
+            Ok((kind, member, finding)) => {
+                run.add(finding);
+                (kind, member)
+            }
+            Err(finding) => return run.stop(finding),
+        };
+
+        let tool = match allowlist::check(&bundle.directory, &compiled.tools, call.principal, member, call.tool) {
+            Ok((tool, finding)) => {
+                run.add(finding);
+                tool
+            }
+            Err(finding) => return run.stop(finding),
+        };
+        let default_rules = ToolRules::default();
+        let rules = guards.tools.get(call.tool).unwrap_or(&default_rules);
+        let is_write = tool.spec.effect == ToolEffect::Write;
+
+        let resource = match authorization::resolve(&bundle.directory, call.tool, rules, call.args) {
+            Ok(resource) => resource,
+            Err(finding) => return run.stop(finding),
+        };
+        run.risk(base_risk(&resource, is_write, compiled.destructive.contains(call.tool)));
+        let amount_cents = rules
+            .amount_param
+            .as_deref()
+            .and_then(|param| call.args.get(param))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let query = CedarQuery {
+            principal: call.principal,
+            kind,
+            tool: call.tool,
+            resource: &resource,
+            amount_cents,
+            hour: now.hour(),
+            tainted: !context.tainted.is_empty(),
+        };
+        if run.add(authorization::check(&self.authorizer, bundle, &query)) {
+            return false;
+        }
+
+        if run.add(state.buckets.check(&guards.rate_limits, call.principal, call.tool, now)) {
+            return false;
+        }
+        if run.add(tool.schema.check(call.tool, call.args, &guards.limits)) {
+            return false;
+        }
+
+        let tainted_texts: Vec<(String, &str)> = context
+            .tainted
+            .iter()
+            .filter_map(|name| call.args.get(name).and_then(Value::as_str).map(|text| (format!("argument `{name}`"), text)))
+            .collect();
+        let mut texts: Vec<(&str, &str)> = Vec::with_capacity(1 + tainted_texts.len());
+        if let Some(request) = &context.request_text {
+            texts.push(("the request", request));
+        }
+        texts.extend(tainted_texts.iter().map(|(label, text)| (label.as_str(), *text)));
+        if run.add(state.offences.check(&compiled.screen, &guards.injection, call.principal, &texts, now)) {
+            return false;
+        }
+
+        if run.add(taint::check(&guards.taint, call.tool, rules, &context.tainted)) {
+            return false;
+        }
+        if run.add(business::check(&compiled.guards, &guards.amounts, call.tool, rules, call.args)) {
+            return false;
+        }
+        if rules.amount_param.is_some() && run.add(budget::check(&guards.budget, ledger, call.principal, amount_cents, now)) {
+            return false;
+        }
+        if run.add(state.sessions.check(&guards.sequence, &context.session, call.tool, is_write)) {
+            return false;
+        }
+        run.add(clarification(guards.clarify.min_confidence, call.tool, context.confidence));
+        !is_write && resource.is_restricted()
+    }
+}
+
+/// The risk a call carries before any layer finds anything.
+fn base_risk(resource: &Resource, is_write: bool, destructive: bool) -> Risk {
+    match (is_write, destructive, resource.environment.as_str()) {
+        (_, true, "prod") => Risk::Critical,
+        (true, true, _) | (true, false, "prod") => Risk::High,
+        (true, false, _) => Risk::Medium,
+        (false, _, _) if resource.is_restricted() => Risk::Medium,
+        _ => Risk::Low,
+    }
+}
+
+/// Layer 11: a guess gets a question, not an execution.
+fn clarification(min: Confidence, tool: &str, confidence: Option<Confidence>) -> Finding {
+    match confidence {
+        Some(confidence) if confidence < min => Finding::clarify(
+            Layer::Clarification,
+            "clarify.low_confidence",
+            vec![format!(
+                "I am not sure `{tool}` is what you want (planner confidence: {}). Could you say more precisely what you need?",
+                format!("{confidence:?}").to_lowercase()
+            )],
+            Risk::Low,
+        ),
+        Some(confidence) => Finding::pass(
+            Layer::Clarification,
+            format!("planner confidence {} meets the minimum", format!("{confidence:?}").to_lowercase()),
+            Risk::Low,
+        ),
+        None => Finding::pass(Layer::Clarification, "typed by a person, not planned", Risk::Low),
+    }
+}
+
+/// The decision under construction.
+#[derive(Default)]
+struct Run {
+    trace: Vec<Step>,
+    risk: Risk,
+    deny: Option<(String, Option<String>)>,
+    approval: Option<(String, String, String)>,
+    clarify: Option<(Vec<String>, String)>,
+}
+
+impl Run {
+    fn risk(&mut self, risk: Risk) {
+        self.risk = self.risk.max(risk);
+    }
+
+    /// Adds a finding; returns whether the pipeline must stop (a denial or a question about
+    /// the target).
+    fn add(&mut self, finding: Finding) -> bool {
+        self.risk(finding.step.risk);
+        let rule = finding.step.rules.first().cloned();
+        let stop = match finding.effect {
+            Effect::None => false,
+            Effect::Deny(reason) => {
+                self.deny = Some((reason, rule));
+                true
+            }
+            Effect::Approval { group, reason } => {
+                if self.approval.is_none() {
+                    self.approval = Some((group, reason, rule.unwrap_or_default()));
+                }
+                false
+            }
+            Effect::Clarify(questions) => {
+                self.clarify = Some((questions, rule.unwrap_or_default()));
+                false
+            }
+        };
+        self.trace.push(finding.step);
+        stop
+    }
+
+    /// Adds a finding that ends the pipeline.
+    fn stop(&mut self, finding: Finding) -> bool {
+        self.add(finding);
+        false
+    }
+
+    fn finish(self) -> Decision {
+        let (outcome, deciding_rule) = if let Some((reason, rule)) = self.deny {
+            (Outcome::Deny { reason }, rule)
+        } else if let Some((questions, rule)) = self.clarify {
+            (Outcome::Clarify { questions }, Some(rule))
+        } else if let Some((approver_group, reason, rule)) = self.approval {
+            (Outcome::RequireApproval { approver_group, reason }, Some(rule))
+        } else {
+            let rule = self
+                .trace
+                .iter()
+                .find(|step| step.layer == Layer::Authorization)
+                .and_then(|step| step.rules.first().cloned());
+            (Outcome::Allow, rule)
+        };
+        Decision {
+            id: uuid::Uuid::new_v4().to_string(),
+            outcome,
+            risk: self.risk,
+            deciding_rule,
+            trace: self.trace,
+        }
+    }
+}
+
+fn compile(bundle: PolicyBundle, specs: &[ToolSpec], sim_root: &Path) -> Result<Compiled, GovernorError> {
+    let actions = bundle.tools();
+    let mut tools = BTreeMap::new();
+    for spec in specs {
+        if !actions.contains(&spec.name) {
+            return Err(GovernorError::Setup(format!(
+                "tool `{}` has no action in the Cedar schema; add it to policy/*.cedarschema",
+                spec.name
+            )));
+        }
+        let schema = ArgumentSchema::compile(spec)
+            .map_err(|err| GovernorError::Setup(format!("tool `{}` has an invalid argument schema: {err}", spec.name)))?;
+        tools.insert(spec.name.clone(), GovernedTool { spec: spec.clone(), schema });
+    }
+    let destructive_group = EntityUid::from_type_name_and_id(
+        "Airlock::Action".parse().map_err(|err| GovernorError::Setup(format!("{err}")))?,
+        cedar_policy::EntityId::new("destructive"),
+    );
+    let destructive = actions
+        .iter()
+        .filter(|name| {
+            let Ok(action_type) = "Airlock::Action".parse() else {
+                return false;
+            };
+            let uid = EntityUid::from_type_name_and_id(action_type, cedar_policy::EntityId::new(name.as_str()));
+            bundle.entities.is_ancestor_of(&destructive_group, &uid)
+        })
+        .cloned()
+        .collect();
+    let setup = |what: &str, err: String| GovernorError::Setup(format!("{what} in {}: {err}", bundle.dir.join(crate::bundle::GUARDS_FILE).display()));
+    let guards = Guards {
+        command: CommandGuard::new(bundle.guards.command.clone(), sim_root.to_path_buf()),
+        sql: SqlGuard::new(bundle.guards.sql.clone()),
+        config: ConfigGuard::new(bundle.guards.config.clone()),
+    };
+    let screen = InjectionScreen::new(bundle.guards.injection.screen()).map_err(|err| setup("[injection]", err.to_string()))?;
+    Ok(Compiled {
+        bundle,
+        tools,
+        guards,
+        screen,
+        destructive,
+    })
+}
