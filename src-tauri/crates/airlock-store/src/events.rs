@@ -1,11 +1,19 @@
-//! The append-only event log: every step of every request. (The hash chain that makes it
-//! tamper-evident arrives with the governor.)
+//! The append-only event log: every step of every request. It is the audit log: SQLite triggers
+//! refuse UPDATE and DELETE, and every row is hash-chained to the one before it (see
+//! [`crate::chain`] for the exact bytes hashed), so that an edit made by going around the
+//! triggers is found by [`Store::verify_audit`].
+//!
+//! Appends run in `BEGIN IMMEDIATE` transactions: the newest row is read and the new rows are
+//! chained to it under the write lock, so several processes appending to one file still form one
+//! chain. A call returns only after its transaction is committed and fsynced
+//! (`synchronous = FULL`).
 
 use airlock_core::{Event, EventKind, TraceId};
-use rusqlite::params;
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
-use crate::{Store, StoreError};
+use crate::chain::{row_hash, RowFields, GENESIS};
+use crate::{clock, Store, StoreError};
 
 /// An event as stored, with its sequence number and time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,23 +31,83 @@ pub struct StoredEvent {
 }
 
 impl Store {
-    /// Appends `event` and returns its sequence number.
+    /// Appends `event` and returns its sequence number, once it is durable.
     ///
     /// # Errors
     /// [`StoreError::Locked`] when another process holds the lock past the busy timeout, or
     /// another [`StoreError`].
     pub fn append_event(&self, event: &Event) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO events (trace_id, kind, payload) VALUES (?1, ?2, ?3)",
-                params![
-                    event.trace_id.as_str(),
-                    event.kind.as_str(),
-                    event.payload.to_string()
-                ],
-            )
-            .map_err(|err| self.error(err))?;
-        Ok(self.conn.last_insert_rowid())
+        let seqs = self.append_events(std::slice::from_ref(event))?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::Malformed("an append wrote no row".to_owned()))
+    }
+
+    /// Appends `events` in order in one transaction (one fsync) and returns their sequence
+    /// numbers, once they are all durable. Either every event is written or none is.
+    ///
+    /// # Errors
+    /// As [`Store::append_event`].
+    pub fn append_events(&self, events: &[Event]) -> Result<Vec<i64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_rows(events)
+            .map_err(|err| self.audit_error(err))
+    }
+
+    fn append_rows(&self, events: &[Event]) -> Result<Vec<i64>, AppendError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let (last_seq, mut prev) = chain_tail(&tx)?;
+        let created_at = clock::now();
+        let mut seqs = Vec::with_capacity(events.len());
+        let mut payload = Vec::with_capacity(512);
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            let mut seq = last_seq;
+            for event in events {
+                seq += 1;
+                payload.clear();
+                serde_json::to_writer(&mut payload, &event.payload)
+                    .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
+                let text = std::str::from_utf8(&payload)
+                    .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
+                let (trace_id, kind) = (event.trace_id.as_str(), event.kind.as_str());
+                let hash = row_hash(
+                    &prev,
+                    seq,
+                    RowFields {
+                        created_at: created_at.as_bytes(),
+                        trace_id: trace_id.as_bytes(),
+                        kind: kind.as_bytes(),
+                        payload: text.as_bytes(),
+                    },
+                );
+                insert.execute(params![
+                    seq,
+                    trace_id,
+                    kind,
+                    text,
+                    created_at,
+                    &prev[..],
+                    &hash[..]
+                ])?;
+                prev = hash;
+                seqs.push(seq);
+            }
+        }
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    fn audit_error(&self, err: AppendError) -> StoreError {
+        match err {
+            AppendError::Sqlite(err) => self.error(err),
+            AppendError::Store(err) => err,
+        }
     }
 
     /// Shorthand for [`Store::append_event`].
@@ -104,6 +172,50 @@ impl Store {
     }
 }
 
+/// A failure inside an append transaction (which rolls back when dropped).
+pub(crate) enum AppendError {
+    Sqlite(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for AppendError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sqlite(err)
+    }
+}
+
+impl From<StoreError> for AppendError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// The sequence number the next row follows and the hash it chains to, read under the write
+/// lock. Sequence numbers continue from `sqlite_sequence`, never reusing one, so that rows cut
+/// off the tail leave a gap the verifier reports.
+pub(crate) fn chain_tail(conn: &Connection) -> Result<(i64, [u8; 32]), AppendError> {
+    let last = conn
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| {
+            let hash = <[u8; 32]>::try_from(row.get_ref(1)?.as_bytes()?).ok();
+            Ok((row.get::<_, i64>(0)?, hash))
+        })
+        .optional()?;
+    let sequence: i64 = conn
+        .prepare_cached(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+        )?
+        .query_row([], |row| row.get(0))?;
+    match last {
+        None => Ok((sequence, GENESIS)),
+        Some((seq, Some(hash))) => Ok((seq.max(sequence), hash)),
+        Some((seq, None)) => Err(AppendError::Store(StoreError::Malformed(format!(
+            "audit row {seq} has no valid hash, so no row can be chained to it. Run the audit \
+             verification and restore the database from a backup"
+        )))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -147,6 +259,140 @@ mod tests {
         let delete = store.conn.execute("DELETE FROM events", []);
         assert!(delete.unwrap_err().to_string().contains("append-only"));
         assert_eq!(store.event_count().unwrap(), 1);
+    }
+
+    /// Recomputes the chain by hand (independent of the verifier).
+    fn assert_chained(store: &Store) -> i64 {
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT seq, prev_hash, hash, created_at, trace_id, kind, payload
+                 FROM events ORDER BY seq",
+            )
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let mut prev = GENESIS;
+        let mut expected_seq = 1;
+        while let Some(row) = rows.next().unwrap() {
+            let seq: i64 = row.get(0).unwrap();
+            assert_eq!(seq, expected_seq);
+            let stored_prev: Vec<u8> = row.get(1).unwrap();
+            let hash: Vec<u8> = row.get(2).unwrap();
+            assert_eq!(stored_prev, prev, "row {seq} links to the row before it");
+            let text = |i| row.get::<_, String>(i).unwrap();
+            let (created_at, trace_id, kind, payload) = (text(3), text(4), text(5), text(6));
+            let fields = RowFields {
+                created_at: created_at.as_bytes(),
+                trace_id: trace_id.as_bytes(),
+                kind: kind.as_bytes(),
+                payload: payload.as_bytes(),
+            };
+            assert_eq!(hash, row_hash(&prev, seq, fields), "row {seq} hash");
+            prev = hash.try_into().unwrap();
+            expected_seq += 1;
+        }
+        expected_seq - 1
+    }
+
+    fn event(n: usize) -> Event {
+        Event::new(
+            &TraceId::new(),
+            EventKind::ToolFinished,
+            json!({"n": n, "tool": "line_status", "ok": true}),
+        )
+    }
+
+    #[test]
+    fn appended_rows_form_a_hash_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.append_event(&event(0)).unwrap();
+        let seqs = store
+            .append_events(&(1..=5).map(event).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(seqs, [2, 3, 4, 5, 6]);
+        assert_eq!(store.append_events(&[]).unwrap(), Vec::<i64>::new());
+        assert_eq!(store.append_event(&event(6)).unwrap(), 7);
+        assert_eq!(assert_chained(&store), 7);
+    }
+
+    #[test]
+    fn a_failed_batch_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.append_event(&event(0)).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER no_sevens BEFORE INSERT ON events WHEN NEW.payload LIKE '%\"n\":7%'
+                 BEGIN SELECT RAISE(ABORT, 'no sevens'); END;",
+            )
+            .unwrap();
+        let batch: Vec<_> = (5..10).map(event).collect();
+        assert!(store.append_events(&batch).is_err());
+        assert_eq!(store.event_count().unwrap(), 1);
+        store.conn.execute_batch("DROP TRIGGER no_sevens").unwrap();
+        assert_eq!(store.append_events(&batch).unwrap(), [2, 3, 4, 5, 6]);
+        assert_chained(&store);
+    }
+
+    #[test]
+    fn two_stores_on_one_file_append_to_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap();
+        let b = Store::open(dir.path()).unwrap();
+        for n in 0..10 {
+            a.append_event(&event(n)).unwrap();
+            b.append_events(&[event(n), event(n)]).unwrap();
+        }
+        assert_eq!(assert_chained(&a), 30);
+        // And from two threads at once.
+        let path = dir.path().to_owned();
+        let handles: Vec<_> = [a, b]
+            .into_iter()
+            .map(|store| {
+                std::thread::spawn(move || {
+                    for n in 0..50 {
+                        if n % 2 == 0 {
+                            store.append_event(&event(n)).unwrap();
+                        } else {
+                            store.append_events(&[event(n), event(n)]).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(assert_chained(&store), 30 + 2 * 75);
+    }
+
+    #[test]
+    fn rows_written_by_schema_1_are_chained_by_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(crate::migrations::MIGRATIONS[0].sql)
+            .unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        for n in 0..5 {
+            conn.execute(
+                "INSERT INTO events (trace_id, kind, payload) VALUES ('t', 'tool_started', ?1)",
+                [format!("{{\"n\":{n}}}")],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(assert_chained(&store), 5);
+        assert_eq!(store.append_event(&event(5)).unwrap(), 6);
+        assert_eq!(assert_chained(&store), 6);
+        let kept = store.events_for(&TraceId::from("t".to_owned())).unwrap();
+        assert_eq!(kept.len(), 5);
+        assert_eq!(kept[4].payload, json!({"n": 4}));
+        // The triggers are back.
+        assert!(store.conn.execute("DELETE FROM events", []).is_err());
     }
 
     #[test]

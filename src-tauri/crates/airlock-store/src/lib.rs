@@ -1,8 +1,11 @@
 //! Airlock's storage: one SQLite file per profile (WAL), schema migrations in code,
-//! conversations and messages, and the append-only event log every request step writes to.
+//! conversations and messages, and the append-only, hash-chained event log every request step
+//! writes to (the audit log).
 //!
 //! Secrets never reach this crate's tables.
 
+mod chain;
+mod clock;
 mod conversations;
 mod error;
 mod events;

@@ -1,11 +1,16 @@
-//! Opening the database: data directory, WAL, busy timeout, migrations.
+//! Opening the database: data directory, WAL, busy timeout, durability, migrations.
+//!
+//! Durability: the connection runs with `PRAGMA synchronous = FULL` in WAL mode, so every commit
+//! (an audit append above all) is fsynced to the write-ahead log before the call returns: an
+//! event that [`Store::append_event`] acknowledged survives a power cut. Batch with
+//! [`Store::append_events`] to pay one fsync for many events.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::migrations::MIGRATIONS;
+use crate::migrations::{Migration, MIGRATIONS};
 use crate::StoreError;
 
 /// The database file's name inside the data directory.
@@ -108,7 +113,7 @@ impl Store {
             tracing::warn!(%mode, "SQLite refused WAL mode");
         }
         self.conn
-            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
             .map_err(|err| self.error(err))?;
         let check: String = self
             .conn
@@ -125,29 +130,65 @@ impl Store {
 
     fn migrate(&self) -> Result<(), StoreError> {
         let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-        let current = self.schema_version()?;
-        if current > supported {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: current,
-                supported,
-            });
-        }
-        for (index, sql) in MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(usize::try_from(current).unwrap_or(0))
-        {
-            let version = index + 1;
-            let batch = format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {version}; COMMIT;");
-            if let Err(err) = self.conn.execute_batch(&batch) {
-                // Leave the file as it was before this migration.
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(self.error(err));
+        loop {
+            let current = self.schema_version()?;
+            if current > supported {
+                return Err(StoreError::TooNew {
+                    path: self.path.clone(),
+                    found: current,
+                    supported,
+                });
             }
-            tracing::info!(version, path = %self.path.display(), "database migrated");
+            if current == supported {
+                return Ok(());
+            }
+            self.conn
+                .execute_batch("BEGIN IMMEDIATE")
+                .map_err(|err| self.error(err))?;
+            // Another process may have migrated while this one waited for the lock.
+            let result = self.schema_version().and_then(|current| {
+                match usize::try_from(current)
+                    .ok()
+                    .and_then(|i| MIGRATIONS.get(i))
+                {
+                    Some(migration) => self
+                        .apply(migration, current + 1)
+                        .map(|()| Some(current + 1)),
+                    None => Ok(None),
+                }
+            });
+            match result.and_then(|applied| {
+                self.conn
+                    .execute_batch("COMMIT")
+                    .map_err(|err| self.error(err))
+                    .map(|()| applied)
+            }) {
+                Ok(Some(version)) => {
+                    tracing::info!(version, path = %self.path.display(), "database migrated");
+                }
+                Ok(None) => {}
+                Err(err) => {
+                    // Leave the file as it was before this migration.
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(err);
+                }
+            }
         }
-        Ok(())
+    }
+
+    fn apply(&self, migration: &Migration, version: i64) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch(migration.sql)
+            .map_err(|err| self.error(err))?;
+        if let Some(code) = migration.code {
+            code(&self.conn).map_err(|err| self.error(err))?;
+        }
+        self.conn
+            .execute_batch(&format!(
+                "{}; PRAGMA user_version = {version};",
+                migration.then
+            ))
+            .map_err(|err| self.error(err))
     }
 
     pub(crate) fn error(&self, err: rusqlite::Error) -> StoreError {
