@@ -57,6 +57,18 @@ pub enum StoreError {
     /// A stored value does not have the expected shape.
     #[error("stored data is malformed: {0}")]
     Malformed(String),
+    /// A configured redaction pattern is not a regular expression.
+    #[error(
+        "the redaction pattern '{label}' is not a valid regular expression ({source}): fix it \
+         in the configuration"
+    )]
+    InvalidPattern {
+        /// The pattern's label.
+        label: String,
+        /// Why it does not compile.
+        #[source]
+        source: regex::Error,
+    },
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {

@@ -3,6 +3,9 @@
 //! [`crate::chain`] for the exact bytes hashed), so that an edit made by going around the
 //! triggers is found by [`Store::verify_audit`].
 //!
+//! Every payload is redacted ([`crate::Redactor`]) before it is hashed and written, in every
+//! append path.
+//!
 //! Appends run in `BEGIN IMMEDIATE` transactions: the newest row is read and the new rows are
 //! chained to it under the write lock, so several processes appending to one file still form one
 //! chain. A call returns only after its transaction is committed and fsynced
@@ -71,7 +74,8 @@ impl Store {
             for event in events {
                 seq += 1;
                 payload.clear();
-                serde_json::to_writer(&mut payload, &event.payload)
+                self.redactor
+                    .write_json(&event.payload, &mut payload)
                     .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
                 let text = std::str::from_utf8(&payload)
                     .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
@@ -396,10 +400,60 @@ mod tests {
     }
 
     #[test]
+    fn payloads_are_redacted_before_they_are_hashed_and_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            redactor: crate::Redactor::default()
+                .with_pattern("employee", r"\bE[0-9]{6}\b")
+                .unwrap(),
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), &options).unwrap();
+        let trace = TraceId::new();
+        store
+            .record(
+                &trace,
+                EventKind::ToolStarted,
+                json!({"to": "jane@example.com", "by": "E123456", "db": {"password": "hunter2"}}),
+            )
+            .unwrap();
+        store
+            .append_events(&[Event::new(
+                &trace,
+                EventKind::ToolFinished,
+                json!({"api_key": "sk-123", "call": "+1 555 123 4567"}),
+            )])
+            .unwrap();
+        let stored = store.events_for(&trace).unwrap();
+        assert_eq!(
+            stored[0].payload,
+            json!({"to": "[redacted:email]", "by": "[redacted:employee]",
+                   "db": {"password": "[withheld]"}})
+        );
+        assert_eq!(
+            stored[1].payload,
+            json!({"api_key": "[withheld]", "call": "[redacted:phone]"})
+        );
+        let raw: Vec<String> = store
+            .conn
+            .prepare("SELECT payload FROM events")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(raw
+            .iter()
+            .all(|p| !p.contains("hunter2") && !p.contains("sk-123")));
+        assert_chained(&store);
+    }
+
+    #[test]
     fn a_write_while_another_process_holds_the_lock_fails_as_locked() {
         let dir = tempfile::tempdir().unwrap();
         let options = StoreOptions {
             busy_timeout: Duration::from_millis(100),
+            ..StoreOptions::default()
         };
         let store = Store::open_with(dir.path(), &options).unwrap();
         let other = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();

@@ -2,7 +2,9 @@
 //! conversations and messages, and the append-only, hash-chained event log every request step
 //! writes to (the audit log).
 //!
-//! Secrets never reach this crate's tables.
+//! Secrets never reach this crate's tables: every event payload goes through [`Redactor`]
+//! (personal data redacted, values of secret-named keys withheld) before it is hashed and
+//! written.
 
 mod chain;
 mod clock;
@@ -11,8 +13,10 @@ mod error;
 mod events;
 mod migrations;
 mod open;
+pub mod redact;
 
 pub use conversations::{ConversationId, StoredMessage};
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
+pub use redact::Redactor;

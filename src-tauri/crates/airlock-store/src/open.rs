@@ -11,7 +11,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::migrations::{Migration, MIGRATIONS};
-use crate::StoreError;
+use crate::{Redactor, StoreError};
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "airlock.db";
@@ -22,12 +22,16 @@ pub struct StoreOptions {
     /// How long a write waits for another process's lock before failing with
     /// [`StoreError::Locked`].
     pub busy_timeout: Duration,
+    /// What is redacted from every event payload before it is written (default: e-mail
+    /// addresses, phone and card numbers; secrets are always withheld).
+    pub redactor: Redactor,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             busy_timeout: Duration::from_secs(5),
+            redactor: Redactor::default(),
         }
     }
 }
@@ -36,6 +40,7 @@ impl Default for StoreOptions {
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
+    pub(crate) redactor: Redactor,
 }
 
 /// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
@@ -77,7 +82,11 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|err| StoreError::from_sqlite(&path, err))?;
-        let store = Self { conn, path };
+        let store = Self {
+            conn,
+            path,
+            redactor: options.redactor.clone(),
+        };
         store.configure(options)?;
         store.migrate()?;
         tracing::debug!(path = %store.path.display(), "store open");
