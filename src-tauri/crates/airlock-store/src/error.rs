@@ -69,6 +69,12 @@ pub enum StoreError {
         #[source]
         source: regex::Error,
     },
+    /// A checkpoint was asked for without an audit signer.
+    #[error(
+        "no audit signer is set, so no checkpoint can be signed: call Store::set_audit_signer \
+         with this installation's audit key first"
+    )]
+    NoAuditSigner,
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {

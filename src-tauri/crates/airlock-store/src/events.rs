@@ -16,6 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBe
 use serde::Serialize;
 
 use crate::chain::{row_hash, RowFields, GENESIS};
+use crate::checkpoint::{checkpoint_due, write_checkpoint};
 use crate::{clock, Store, StoreError};
 
 /// An event as stored, with its sequence number and time.
@@ -65,12 +66,12 @@ impl Store {
         let created_at = clock::now();
         let mut seqs = Vec::with_capacity(events.len());
         let mut payload = Vec::with_capacity(512);
+        let mut seq = last_seq;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            let mut seq = last_seq;
             for event in events {
                 seq += 1;
                 payload.clear();
@@ -103,11 +104,16 @@ impl Store {
                 seqs.push(seq);
             }
         }
+        if let Some(key) = &self.signer {
+            if checkpoint_due(&tx, self.checkpoint_every, seq)? {
+                write_checkpoint(&tx, key, seq, &prev, &created_at)?;
+            }
+        }
         tx.commit()?;
         Ok(seqs)
     }
 
-    fn audit_error(&self, err: AppendError) -> StoreError {
+    pub(crate) fn audit_error(&self, err: AppendError) -> StoreError {
         match err {
             AppendError::Sqlite(err) => self.error(err),
             AppendError::Store(err) => err,

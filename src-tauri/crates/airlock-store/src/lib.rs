@@ -7,6 +7,7 @@
 //! written.
 
 mod chain;
+mod checkpoint;
 mod clock;
 mod conversations;
 mod error;

@@ -91,6 +91,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     ",
     },
+    // 3: signed checkpoints of the audit chain (see checkpoint.rs), append-only like the log.
+    Migration::sql(
+        r"
+    CREATE TABLE checkpoints (
+        seq         INTEGER PRIMARY KEY,
+        hash        BLOB NOT NULL CHECK (typeof(hash) = 'blob' AND length(hash) = 32),
+        signature   BLOB NOT NULL CHECK (typeof(signature) = 'blob' AND length(signature) = 64),
+        public_key  BLOB NOT NULL CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),
+        created_at  TEXT NOT NULL
+    );
+    CREATE TRIGGER checkpoints_are_append_only_update BEFORE UPDATE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    CREATE TRIGGER checkpoints_are_append_only_delete BEFORE DELETE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use ed25519_dalek::SigningKey;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::migrations::{Migration, MIGRATIONS};
@@ -25,6 +26,10 @@ pub struct StoreOptions {
     /// What is redacted from every event payload before it is written (default: e-mail
     /// addresses, phone and card numbers; secrets are always withheld).
     pub redactor: Redactor,
+    /// With an audit signer set ([`Store::set_audit_signer`]), an append that leaves this many
+    /// or more rows after the newest checkpoint also signs a checkpoint of its newest row, in
+    /// the same transaction. 0 signs only on [`Store::checkpoint`] and on drop.
+    pub checkpoint_every: u64,
 }
 
 impl Default for StoreOptions {
@@ -32,15 +37,22 @@ impl Default for StoreOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             redactor: Redactor::default(),
+            checkpoint_every: 1000,
         }
     }
 }
 
 /// An open Airlock database. Not shared between threads: wrap it in a mutex.
+///
+/// Dropping a store that has an audit signer signs a checkpoint of the newest row first when it
+/// has none (best effort: a failure is logged with `tracing`, and the drop may wait up to the
+/// busy timeout for another process's lock).
 pub struct Store {
     pub(crate) conn: Connection,
     pub(crate) path: PathBuf,
     pub(crate) redactor: Redactor,
+    pub(crate) signer: Option<SigningKey>,
+    pub(crate) checkpoint_every: u64,
 }
 
 /// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
@@ -86,6 +98,8 @@ impl Store {
             conn,
             path,
             redactor: options.redactor.clone(),
+            signer: None,
+            checkpoint_every: options.checkpoint_every,
         };
         store.configure(options)?;
         store.migrate()?;
