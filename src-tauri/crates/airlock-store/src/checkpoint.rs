@@ -126,7 +126,7 @@ impl Store {
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if self.signer.is_none() {
+        if self.signer.is_none() || self.read_only {
             return;
         }
         if let Err(err) = self.checkpoint() {

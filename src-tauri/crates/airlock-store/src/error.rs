@@ -54,6 +54,34 @@ pub enum StoreError {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// The file predates what the caller needs (e.g. the audit chain) and was opened
+    /// read-only, so it cannot be upgraded.
+    #[error(
+        "the database {} has schema version {found}, older than the audit log needs ({needed}). \
+         Open it once with this Airlock (not read-only) to upgrade it, then copy it again",
+        path.display()
+    )]
+    TooOld {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The version needed.
+        needed: i64,
+    },
+    /// There is no database at the given path.
+    #[error(
+        "there is no Airlock database at {}: give the path of airlock.db or of the data \
+         directory that holds it",
+        path.display()
+    )]
+    NotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The audit log failed verification.
+    #[error(transparent)]
+    Audit(#[from] crate::AuditProblem),
     /// A stored value does not have the expected shape.
     #[error("stored data is malformed: {0}")]
     Malformed(String),

@@ -15,9 +15,11 @@ mod events;
 mod migrations;
 mod open;
 pub mod redact;
+mod verify;
 
 pub use conversations::{ConversationId, StoredMessage};
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
 pub use redact::Redactor;
+pub use verify::{AuditProblem, AuditProblemKind, AuditReport};

@@ -29,6 +29,9 @@ impl Migration {
     }
 }
 
+/// The oldest schema the audit verifier can read: the hash chain (2) and checkpoints (3).
+pub(crate) const AUDIT_VERSION: i64 = 3;
+
 /// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry;
 /// append a new one.
 pub(crate) const MIGRATIONS: &[Migration] = &[

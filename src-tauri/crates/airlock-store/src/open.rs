@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::migrations::{Migration, MIGRATIONS};
+use crate::migrations::{Migration, AUDIT_VERSION, MIGRATIONS};
 use crate::{Redactor, StoreError};
 
 /// The database file's name inside the data directory.
@@ -53,6 +53,7 @@ pub struct Store {
     pub(crate) redactor: Redactor,
     pub(crate) signer: Option<SigningKey>,
     pub(crate) checkpoint_every: u64,
+    pub(crate) read_only: bool,
 }
 
 /// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
@@ -100,11 +101,92 @@ impl Store {
             redactor: options.redactor.clone(),
             signer: None,
             checkpoint_every: options.checkpoint_every,
+            read_only: false,
         };
         store.configure(options)?;
         store.migrate()?;
         tracing::debug!(path = %store.path.display(), "store open");
         Ok(store)
+    }
+
+    /// Opens an existing database read-only, e.g. a copy an auditor was given, to verify or
+    /// export its audit log. `path` is the file, or the data directory holding `airlock.db`.
+    /// No migration runs and nothing is written, not even a checkpoint on drop.
+    ///
+    /// When SQLite cannot open the file that way (a read-only directory without the `-shm`
+    /// file WAL mode needs), it is opened as immutable, which ignores a `-wal` file beside it:
+    /// copy the database after Airlock has closed it (closing folds the WAL into the file).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Corrupt`], [`StoreError::TooNew`], or
+    /// [`StoreError::TooOld`] for a file written before the audit chain.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let file = if path.is_dir() {
+            path.join(DATABASE_FILE)
+        } else {
+            path.to_owned()
+        };
+        if !file.is_file() {
+            return Err(StoreError::NotFound { path: file });
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let probe = |conn: Connection| {
+            conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+                .map(|version| (conn, version))
+        };
+        let (conn, version) = match Connection::open_with_flags(&file, flags).and_then(probe) {
+            Ok(opened) => opened,
+            Err(err)
+                if matches!(
+                    err.sqlite_error_code(),
+                    Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+                ) =>
+            {
+                tracing::warn!(
+                    path = %file.display(),
+                    error = %err,
+                    "opening the database as immutable; a -wal file beside it is ignored"
+                );
+                Connection::open_with_flags(immutable_uri(&file), flags)
+                    .and_then(probe)
+                    .map_err(|err| StoreError::from_sqlite(&file, err))?
+            }
+            Err(err) => return Err(StoreError::from_sqlite(&file, err)),
+        };
+        let supported = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+        if version > supported {
+            return Err(StoreError::TooNew {
+                path: file,
+                found: version,
+                supported,
+            });
+        }
+        if version < AUDIT_VERSION {
+            return Err(StoreError::TooOld {
+                path: file,
+                found: version,
+                needed: AUDIT_VERSION,
+            });
+        }
+        conn.busy_timeout(StoreOptions::default().busy_timeout)
+            .map_err(|err| StoreError::from_sqlite(&file, err))?;
+        tracing::debug!(path = %file.display(), "store open read-only");
+        Ok(Self {
+            conn,
+            path: file,
+            redactor: Redactor::default(),
+            signer: None,
+            checkpoint_every: 0,
+            read_only: true,
+        })
+    }
+
+    /// Whether the store was opened with [`Store::open_read_only`].
+    #[must_use]
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// The database file.
@@ -219,6 +301,20 @@ impl Store {
     }
 }
 
+/// `file:` URI of `path` with `immutable=1`, percent-encoding what a URI path cannot hold.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-_.~".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +333,24 @@ mod tests {
         // Reopening applies nothing twice.
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn the_immutable_fallback_uri_opens_paths_with_odd_characters() {
+        let dir = tempfile::tempdir().unwrap();
+        let odd = dir.path().join("audit copy #1 (100%)?");
+        drop(Store::open(&odd).unwrap());
+        let uri = immutable_uri(&odd.join(DATABASE_FILE));
+        assert!(uri.ends_with("?immutable=1") && !uri.contains(' '), "{uri}");
+        let conn = Connection::open_with_flags(
+            &uri,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+        )
+        .unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
     }
 
     #[test]
