@@ -103,6 +103,27 @@ pub enum StoreError {
          with this installation's audit key first"
     )]
     NoAuditSigner,
+    /// A time given by the caller is not RFC 3339.
+    #[error(
+        "'{value}' is not an RFC 3339 time ({reason}): write it like 2024-05-01T00:00:00Z or \
+         2024-05-01T02:00:00+02:00"
+    )]
+    InvalidTime {
+        /// What was given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Writing an export failed.
+    #[error(
+        "cannot write the audit export ({source}): check that the destination is writable and \
+         has free space, then export again"
+    )]
+    Export {
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {
