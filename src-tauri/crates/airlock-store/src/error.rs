@@ -124,6 +124,41 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A negative spend was given.
+    #[error(
+        "a spend of {amount_cents} cents is negative: record amounts in cents, zero or more \
+         (a refused spend is recorded with the status rejected)"
+    )]
+    NegativeSpend {
+        /// What was given.
+        amount_cents: i64,
+    },
+    /// A spend for this decision is already in the ledger.
+    #[error(
+        "a spend for decision {decision_id} is already recorded: change its status with \
+         set_spend_status instead of recording it again"
+    )]
+    DuplicateDecision {
+        /// The decision.
+        decision_id: String,
+    },
+    /// No spend was recorded for this decision.
+    #[error("no spend is recorded for decision {decision_id}: record it with record_spend first")]
+    UnknownDecision {
+        /// The decision.
+        decision_id: String,
+    },
+    /// The spend was already approved or rejected.
+    #[error(
+        "the spend for decision {decision_id} is already {status} and cannot change: record a \
+         new decision instead"
+    )]
+    SpendDecided {
+        /// The decision.
+        decision_id: String,
+        /// Its status.
+        status: crate::SpendStatus,
+    },
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {

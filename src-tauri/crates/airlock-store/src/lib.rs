@@ -16,6 +16,7 @@ mod export;
 mod migrations;
 mod open;
 pub mod redact;
+mod spend;
 mod verify;
 
 pub use conversations::{ConversationId, StoredMessage};
@@ -24,4 +25,5 @@ pub use events::StoredEvent;
 pub use export::ExportFormat;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
 pub use redact::Redactor;
+pub use spend::SpendStatus;
 pub use verify::{AuditProblem, AuditProblemKind, AuditReport};

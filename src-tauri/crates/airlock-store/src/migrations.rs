@@ -110,6 +110,32 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
     ",
     ),
+    // 4: the spend ledger budgets are checked against (see spend.rs). Only a pending spend's
+    // status can change; nothing is deleted.
+    Migration::sql(
+        r"
+    CREATE TABLE spend_ledger (
+        id            INTEGER PRIMARY KEY,
+        principal     TEXT NOT NULL,
+        amount_cents  INTEGER NOT NULL
+                      CHECK (typeof(amount_cents) = 'integer' AND amount_cents >= 0),
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        decision_id   TEXT NOT NULL UNIQUE,
+        tool          TEXT NOT NULL,
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX spend_by_principal ON spend_ledger (principal, created_at);
+    CREATE TRIGGER spend_ledger_only_status_changes
+        BEFORE UPDATE OF id, principal, amount_cents, decision_id, tool, created_at ON spend_ledger
+        BEGIN SELECT RAISE(ABORT, 'only the status of a spend can change'); END;
+    CREATE TRIGGER spend_ledger_decided_spends_stay
+        BEFORE UPDATE OF status ON spend_ledger
+        WHEN OLD.status != 'pending' AND NEW.status != OLD.status
+        BEGIN SELECT RAISE(ABORT, 'a decided spend cannot change'); END;
+    CREATE TRIGGER spend_ledger_keeps_rows BEFORE DELETE ON spend_ledger
+        BEGIN SELECT RAISE(ABORT, 'spends are never deleted'); END;
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and
