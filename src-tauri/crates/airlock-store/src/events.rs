@@ -11,8 +11,10 @@
 //! chain. A call returns only after its transaction is committed and fsynced
 //! (`synchronous = FULL`).
 
+use std::sync::LazyLock;
+
 use airlock_core::{Event, EventKind, TraceId};
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
 use crate::chain::{row_hash, RowFields, GENESIS};
@@ -62,46 +64,66 @@ impl Store {
 
     fn append_rows(&self, events: &[Event]) -> Result<Vec<i64>, AppendError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let (last_seq, mut prev) = chain_tail(&tx)?;
+        let (mut seq, mut prev) = chain_tail(&tx)?;
         let created_at = clock::now();
         let mut seqs = Vec::with_capacity(events.len());
-        let mut payload = Vec::with_capacity(512);
-        let mut seq = last_seq;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for event in events {
+        // One chunk's redacted payloads, their spans and hashes (`hashes[i]` chains row i).
+        let mut payloads = Vec::with_capacity(CHUNK * 512);
+        let mut spans = Vec::with_capacity(CHUNK);
+        let mut hashes = Vec::with_capacity(CHUNK + 1);
+        for chunk in events.chunks(CHUNK) {
+            payloads.clear();
+            spans.clear();
+            hashes.clear();
+            hashes.push(prev);
+            for event in chunk {
                 seq += 1;
-                payload.clear();
+                let start = payloads.len();
                 self.redactor
-                    .write_json(&event.payload, &mut payload)
-                    .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
-                let text = std::str::from_utf8(&payload)
-                    .map_err(|err| AppendError::Store(StoreError::Malformed(err.to_string())))?;
-                let (trace_id, kind) = (event.trace_id.as_str(), event.kind.as_str());
+                    .write_json(&event.payload, &mut payloads)
+                    .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                let payload = std::str::from_utf8(&payloads[start..])
+                    .map_err(|err| StoreError::Malformed(err.to_string()))?;
                 let hash = row_hash(
                     &prev,
                     seq,
                     RowFields {
                         created_at: created_at.as_bytes(),
-                        trace_id: trace_id.as_bytes(),
-                        kind: kind.as_bytes(),
-                        payload: text.as_bytes(),
+                        trace_id: event.trace_id.as_str().as_bytes(),
+                        kind: event.kind.as_str().as_bytes(),
+                        payload: payload.as_bytes(),
                     },
                 );
-                insert.execute(params![
-                    seq,
-                    trace_id,
-                    kind,
-                    text,
-                    created_at,
-                    &prev[..],
-                    &hash[..]
-                ])?;
+                spans.push((start, payloads.len()));
+                hashes.push(hash);
                 prev = hash;
                 seqs.push(seq);
+            }
+            // Full chunks go in one multi-row INSERT; the rest one row at a time.
+            let (sql, rows_per_statement) = if chunk.len() == CHUNK {
+                (&*INSERT_CHUNK, CHUNK)
+            } else {
+                (&*INSERT_ONE, 1)
+            };
+            let mut insert = tx.prepare_cached(sql)?;
+            let first_seq = seq - i64::try_from(chunk.len()).unwrap_or(0);
+            for (offset, group) in chunk.chunks(rows_per_statement).enumerate() {
+                for (j, event) in group.iter().enumerate() {
+                    let i = offset * rows_per_statement + j;
+                    let (start, end) = spans[i];
+                    let payload = std::str::from_utf8(&payloads[start..end])
+                        .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                    let base = j * 7;
+                    let row_seq = first_seq + 1 + i64::try_from(i).unwrap_or(0);
+                    insert.raw_bind_parameter(base + 1, row_seq)?;
+                    insert.raw_bind_parameter(base + 2, event.trace_id.as_str())?;
+                    insert.raw_bind_parameter(base + 3, event.kind.as_str())?;
+                    insert.raw_bind_parameter(base + 4, payload)?;
+                    insert.raw_bind_parameter(base + 5, created_at.as_str())?;
+                    insert.raw_bind_parameter(base + 6, &hashes[i][..])?;
+                    insert.raw_bind_parameter(base + 7, &hashes[i + 1][..])?;
+                }
+                insert.raw_execute()?;
             }
         }
         if let Some(key) = &self.signer {
@@ -180,6 +202,25 @@ impl Store {
             .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
             .map_err(|err| self.error(err))
     }
+}
+
+/// Rows per multi-row INSERT (7 parameters each, far below SQLite's limit).
+const CHUNK: usize = 32;
+
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+static INSERT_CHUNK: LazyLock<String> = LazyLock::new(|| insert_sql(CHUNK));
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?)");
+    }
+    sql
 }
 
 /// A failure inside an append transaction (which rolls back when dropped).

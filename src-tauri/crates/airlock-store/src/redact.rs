@@ -37,7 +37,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use regex::{Captures, Regex};
+use regex::Regex;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
@@ -203,28 +203,33 @@ impl Redactor {
 
 impl Rule {
     fn apply<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        if !self.regex.is_match(text) {
-            return Cow::Borrowed(text);
-        }
-        self.regex.replace_all(text, |caps: &Captures<'_>| {
-            let found = caps.get(0).map_or((0, 0), |m| (m.start(), m.end()));
-            let candidate = &text[found.0..found.1];
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut changed = false;
+        for found in self.regex.find_iter(text) {
+            let (start, end) = (found.start(), found.end());
             let keep = match self.check {
                 Check::Email | Check::Always => false,
                 // After a `+` it is an international phone number, left to that rule.
                 Check::Card => {
-                    embedded(text, found.0, found.1)
-                        || text[..found.0].ends_with('+')
-                        || !is_card(candidate)
+                    embedded(text, start, end)
+                        || text[..start].ends_with('+')
+                        || !is_card(found.as_str())
                 }
-                Check::Phone => embedded(text, found.0, found.1) || !is_phone(candidate),
+                Check::Phone => embedded(text, start, end) || !is_phone(found.as_str()),
             };
-            if keep {
-                candidate.to_owned()
-            } else {
-                self.replacement.clone()
+            if !keep {
+                out.push_str(&text[copied..start]);
+                out.push_str(&self.replacement);
+                copied = end;
+                changed = true;
             }
-        })
+        }
+        if !changed {
+            return Cow::Borrowed(text);
+        }
+        out.push_str(&text[copied..]);
+        Cow::Owned(out)
     }
 }
 
@@ -374,6 +379,10 @@ pub fn is_secret_key(key: &str) -> bool {
         "privatekey",
     ];
     const PAIRS: &[(&str, &str)] = &[("api", "key"), ("private", "key")];
+    // Every name above contains one of these: most keys are cleared without splitting them.
+    if !has_secret_hint(key.as_bytes()) {
+        return false;
+    }
     let mut previous: Option<&str> = None;
     for segment in segments(key) {
         if SINGLE.iter().any(|s| segment.eq_ignore_ascii_case(s)) {
@@ -390,6 +399,23 @@ pub fn is_secret_key(key: &str) -> bool {
         previous = Some(segment);
     }
     false
+}
+
+/// Whether `key` contains `pass`, `secret`, `token`, `key` or `credential` (ASCII, any case).
+fn has_secret_hint(key: &[u8]) -> bool {
+    const NEEDLES: [&[u8]; 5] = [b"pass", b"secret", b"token", b"key", b"credential"];
+    key.iter().enumerate().any(|(i, byte)| {
+        let needle = match byte.to_ascii_lowercase() {
+            b'p' => NEEDLES[0],
+            b's' => NEEDLES[1],
+            b't' => NEEDLES[2],
+            b'k' => NEEDLES[3],
+            b'c' => NEEDLES[4],
+            _ => return false,
+        };
+        key.get(i..i + needle.len())
+            .is_some_and(|window| window.eq_ignore_ascii_case(needle))
+    })
 }
 
 /// `key` split at non-alphanumeric characters and camelCase boundaries (`APIKey` → `API`,
@@ -528,6 +554,17 @@ mod tests {
             "short 555-1234",
         ] {
             assert_eq!(redact(kept), kept);
+        }
+    }
+
+    #[test]
+    fn text_with_nothing_to_redact_is_not_copied() {
+        let redactor = Redactor::default();
+        for kept in ["order 4500001234", "plain", "a@b", ""] {
+            assert!(
+                matches!(redactor.redact_str(kept), Cow::Borrowed(_)),
+                "{kept}"
+            );
         }
     }
 
