@@ -73,9 +73,9 @@ pub(crate) fn write_checkpoint(
 }
 
 impl Store {
-    /// Sets the key that signs audit checkpoints from now on (see the [`crate::checkpoint`]
-    /// module docs for when they are written). Keeping the key is the caller's job; give the
-    /// verifier its [`VerifyingKey`].
+    /// Sets the key that signs audit checkpoints from now on: every
+    /// [`crate::StoreOptions::checkpoint_every`] rows, on [`Store::checkpoint`] and on drop.
+    /// Keeping the key is the caller's job; give the verifier its [`VerifyingKey`].
     pub fn set_audit_signer(&mut self, key: SigningKey) {
         self.signer = Some(key);
     }

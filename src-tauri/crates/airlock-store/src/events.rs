@@ -1,6 +1,6 @@
 //! The append-only event log: every step of every request. It is the audit log: SQLite triggers
 //! refuse UPDATE and DELETE, and every row is hash-chained to the one before it (see
-//! [`crate::chain`] for the exact bytes hashed), so that an edit made by going around the
+//! the crate docs for the exact bytes hashed), so that an edit made by going around the
 //! triggers is found by [`Store::verify_audit`].
 //!
 //! Every payload is redacted ([`crate::Redactor`]) before it is hashed and written, in every
@@ -77,7 +77,13 @@ impl Store {
             hashes.clear();
             hashes.push(prev);
             for event in chunk {
-                seq += 1;
+                seq = seq.checked_add(1).ok_or_else(|| {
+                    StoreError::Malformed(
+                        "the audit log has run out of sequence numbers (a row with the largest \
+                         possible seq exists): run the audit verification"
+                            .to_owned(),
+                    )
+                })?;
                 let start = payloads.len();
                 self.redactor
                     .write_json(&event.payload, &mut payloads)
