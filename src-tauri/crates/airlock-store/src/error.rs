@@ -54,9 +54,111 @@ pub enum StoreError {
         /// The newest version this build knows.
         supported: i64,
     },
+    /// The file predates what the caller needs (e.g. the audit chain) and was opened
+    /// read-only, so it cannot be upgraded.
+    #[error(
+        "the database {} has schema version {found}, older than the audit log needs ({needed}). \
+         Open it once with this Airlock (not read-only) to upgrade it, then copy it again",
+        path.display()
+    )]
+    TooOld {
+        /// The database file.
+        path: PathBuf,
+        /// Its schema version.
+        found: i64,
+        /// The version needed.
+        needed: i64,
+    },
+    /// There is no database at the given path.
+    #[error(
+        "there is no Airlock database at {}: give the path of airlock.db or of the data \
+         directory that holds it",
+        path.display()
+    )]
+    NotFound {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The audit log failed verification.
+    #[error(transparent)]
+    Audit(#[from] crate::AuditProblem),
     /// A stored value does not have the expected shape.
     #[error("stored data is malformed: {0}")]
     Malformed(String),
+    /// A configured redaction pattern is not a regular expression.
+    #[error(
+        "the redaction pattern '{label}' is not a valid regular expression ({source}): fix it \
+         in the configuration"
+    )]
+    InvalidPattern {
+        /// The pattern's label.
+        label: String,
+        /// Why it does not compile.
+        #[source]
+        source: regex::Error,
+    },
+    /// A checkpoint was asked for without an audit signer.
+    #[error(
+        "no audit signer is set, so no checkpoint can be signed: call Store::set_audit_signer \
+         with this installation's audit key first"
+    )]
+    NoAuditSigner,
+    /// A time given by the caller is not RFC 3339.
+    #[error(
+        "'{value}' is not an RFC 3339 time ({reason}): write it like 2024-05-01T00:00:00Z or \
+         2024-05-01T02:00:00+02:00"
+    )]
+    InvalidTime {
+        /// What was given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// Writing an export failed.
+    #[error(
+        "cannot write the audit export ({source}): check that the destination is writable and \
+         has free space, then export again"
+    )]
+    Export {
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A negative spend was given.
+    #[error(
+        "a spend of {amount_cents} cents is negative: record amounts in cents, zero or more \
+         (a refused spend is recorded with the status rejected)"
+    )]
+    NegativeSpend {
+        /// What was given.
+        amount_cents: i64,
+    },
+    /// A spend for this decision is already in the ledger.
+    #[error(
+        "a spend for decision {decision_id} is already recorded: change its status with \
+         set_spend_status instead of recording it again"
+    )]
+    DuplicateDecision {
+        /// The decision.
+        decision_id: String,
+    },
+    /// No spend was recorded for this decision.
+    #[error("no spend is recorded for decision {decision_id}: record it with record_spend first")]
+    UnknownDecision {
+        /// The decision.
+        decision_id: String,
+    },
+    /// The spend was already approved or rejected.
+    #[error(
+        "the spend for decision {decision_id} is already {status} and cannot change: record a \
+         new decision instead"
+    )]
+    SpendDecided {
+        /// The decision.
+        decision_id: String,
+        /// Its status.
+        status: crate::SpendStatus,
+    },
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {

@@ -1,11 +1,25 @@
-//! The append-only event log: every step of every request. (The hash chain that makes it
-//! tamper-evident arrives with the governor.)
+//! The append-only event log: every step of every request. It is the audit log: SQLite triggers
+//! refuse UPDATE and DELETE, and every row is hash-chained to the one before it (see
+//! the crate docs for the exact bytes hashed), so that an edit made by going around the
+//! triggers is found by [`Store::verify_audit`].
+//!
+//! Every payload is redacted ([`crate::Redactor`]) before it is hashed and written, in every
+//! append path.
+//!
+//! Appends run in `BEGIN IMMEDIATE` transactions: the newest row is read and the new rows are
+//! chained to it under the write lock, so several processes appending to one file still form one
+//! chain. A call returns only after its transaction is committed and fsynced
+//! (`synchronous = FULL`).
+
+use std::sync::LazyLock;
 
 use airlock_core::{Event, EventKind, TraceId};
-use rusqlite::params;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
-use crate::{Store, StoreError};
+use crate::chain::{row_hash, RowFields, GENESIS};
+use crate::checkpoint::{checkpoint_due, write_checkpoint};
+use crate::{clock, Store, StoreError};
 
 /// An event as stored, with its sequence number and time.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,23 +37,115 @@ pub struct StoredEvent {
 }
 
 impl Store {
-    /// Appends `event` and returns its sequence number.
+    /// Appends `event` and returns its sequence number, once it is durable.
     ///
     /// # Errors
     /// [`StoreError::Locked`] when another process holds the lock past the busy timeout, or
     /// another [`StoreError`].
     pub fn append_event(&self, event: &Event) -> Result<i64, StoreError> {
-        self.conn
-            .execute(
-                "INSERT INTO events (trace_id, kind, payload) VALUES (?1, ?2, ?3)",
-                params![
-                    event.trace_id.as_str(),
-                    event.kind.as_str(),
-                    event.payload.to_string()
-                ],
-            )
-            .map_err(|err| self.error(err))?;
-        Ok(self.conn.last_insert_rowid())
+        let seqs = self.append_events(std::slice::from_ref(event))?;
+        seqs.first()
+            .copied()
+            .ok_or_else(|| StoreError::Malformed("an append wrote no row".to_owned()))
+    }
+
+    /// Appends `events` in order in one transaction (one fsync) and returns their sequence
+    /// numbers, once they are all durable. Either every event is written or none is.
+    ///
+    /// # Errors
+    /// As [`Store::append_event`].
+    pub fn append_events(&self, events: &[Event]) -> Result<Vec<i64>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.append_rows(events)
+            .map_err(|err| self.audit_error(err))
+    }
+
+    fn append_rows(&self, events: &[Event]) -> Result<Vec<i64>, AppendError> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let (mut seq, mut prev) = chain_tail(&tx)?;
+        let created_at = clock::now();
+        let mut seqs = Vec::with_capacity(events.len());
+        // One chunk's redacted payloads, their spans and hashes (`hashes[i]` chains row i).
+        let mut payloads = Vec::with_capacity(CHUNK * 512);
+        let mut spans = Vec::with_capacity(CHUNK);
+        let mut hashes = Vec::with_capacity(CHUNK + 1);
+        for chunk in events.chunks(CHUNK) {
+            payloads.clear();
+            spans.clear();
+            hashes.clear();
+            hashes.push(prev);
+            for event in chunk {
+                seq = seq.checked_add(1).ok_or_else(|| {
+                    StoreError::Malformed(
+                        "the audit log has run out of sequence numbers (a row with the largest \
+                         possible seq exists): run the audit verification"
+                            .to_owned(),
+                    )
+                })?;
+                let start = payloads.len();
+                self.redactor
+                    .write_json(&event.payload, &mut payloads)
+                    .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                let payload = std::str::from_utf8(&payloads[start..])
+                    .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                let hash = row_hash(
+                    &prev,
+                    seq,
+                    RowFields {
+                        created_at: created_at.as_bytes(),
+                        trace_id: event.trace_id.as_str().as_bytes(),
+                        kind: event.kind.as_str().as_bytes(),
+                        payload: payload.as_bytes(),
+                    },
+                );
+                spans.push((start, payloads.len()));
+                hashes.push(hash);
+                prev = hash;
+                seqs.push(seq);
+            }
+            // Full chunks go in one multi-row INSERT; the rest one row at a time.
+            let (sql, rows_per_statement) = if chunk.len() == CHUNK {
+                (&*INSERT_CHUNK, CHUNK)
+            } else {
+                (&*INSERT_ONE, 1)
+            };
+            let mut insert = tx.prepare_cached(sql)?;
+            let first_seq = seq - i64::try_from(chunk.len()).unwrap_or(0);
+            for (offset, group) in chunk.chunks(rows_per_statement).enumerate() {
+                for (j, event) in group.iter().enumerate() {
+                    let i = offset * rows_per_statement + j;
+                    let (start, end) = spans[i];
+                    let payload = std::str::from_utf8(&payloads[start..end])
+                        .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                    let base = j * 7;
+                    let row_seq = first_seq + 1 + i64::try_from(i).unwrap_or(0);
+                    insert.raw_bind_parameter(base + 1, row_seq)?;
+                    insert.raw_bind_parameter(base + 2, event.trace_id.as_str())?;
+                    insert.raw_bind_parameter(base + 3, event.kind.as_str())?;
+                    insert.raw_bind_parameter(base + 4, payload)?;
+                    insert.raw_bind_parameter(base + 5, created_at.as_str())?;
+                    insert.raw_bind_parameter(base + 6, &hashes[i][..])?;
+                    insert.raw_bind_parameter(base + 7, &hashes[i + 1][..])?;
+                }
+                insert.raw_execute()?;
+            }
+        }
+        if let Some(key) = &self.signer {
+            if checkpoint_due(&tx, self.checkpoint_every, seq)? {
+                write_checkpoint(&tx, key, seq, &prev, &created_at)?;
+            }
+        }
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    pub(crate) fn audit_error(&self, err: AppendError) -> StoreError {
+        match err {
+            AppendError::Sqlite(err) => self.error(err),
+            AppendError::Store(err) => err,
+        }
     }
 
     /// Shorthand for [`Store::append_event`].
@@ -104,6 +210,69 @@ impl Store {
     }
 }
 
+/// Rows per multi-row INSERT (7 parameters each, far below SQLite's limit).
+const CHUNK: usize = 32;
+
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+static INSERT_CHUNK: LazyLock<String> = LazyLock::new(|| insert_sql(CHUNK));
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+/// A failure inside an append transaction (which rolls back when dropped).
+pub(crate) enum AppendError {
+    Sqlite(rusqlite::Error),
+    Store(StoreError),
+}
+
+impl From<rusqlite::Error> for AppendError {
+    fn from(err: rusqlite::Error) -> Self {
+        Self::Sqlite(err)
+    }
+}
+
+impl From<StoreError> for AppendError {
+    fn from(err: StoreError) -> Self {
+        Self::Store(err)
+    }
+}
+
+/// The sequence number the next row follows and the hash it chains to, read under the write
+/// lock. Sequence numbers continue from `sqlite_sequence`, never reusing one, so that rows cut
+/// off the tail leave a gap the verifier reports.
+pub(crate) fn chain_tail(conn: &Connection) -> Result<(i64, [u8; 32]), AppendError> {
+    let last = conn
+        .prepare_cached("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |row| {
+            let hash = <[u8; 32]>::try_from(row.get_ref(1)?.as_bytes()?).ok();
+            Ok((row.get::<_, i64>(0)?, hash))
+        })
+        .optional()?;
+    let sequence: i64 = conn
+        .prepare_cached(
+            "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+        )?
+        .query_row([], |row| row.get(0))?;
+    match last {
+        None => Ok((sequence, GENESIS)),
+        Some((seq, Some(hash))) => Ok((seq.max(sequence), hash)),
+        Some((seq, None)) => Err(AppendError::Store(StoreError::Malformed(format!(
+            "audit row {seq} has no valid hash, so no row can be chained to it. Run the audit \
+             verification and restore the database from a backup"
+        )))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -149,11 +318,195 @@ mod tests {
         assert_eq!(store.event_count().unwrap(), 1);
     }
 
+    /// Recomputes the chain by hand (independent of the verifier).
+    fn assert_chained(store: &Store) -> i64 {
+        let mut stmt = store
+            .conn
+            .prepare(
+                "SELECT seq, prev_hash, hash, created_at, trace_id, kind, payload
+                 FROM events ORDER BY seq",
+            )
+            .unwrap();
+        let mut rows = stmt.query([]).unwrap();
+        let mut prev = GENESIS;
+        let mut expected_seq = 1;
+        while let Some(row) = rows.next().unwrap() {
+            let seq: i64 = row.get(0).unwrap();
+            assert_eq!(seq, expected_seq);
+            let stored_prev: Vec<u8> = row.get(1).unwrap();
+            let hash: Vec<u8> = row.get(2).unwrap();
+            assert_eq!(stored_prev, prev, "row {seq} links to the row before it");
+            let text = |i| row.get::<_, String>(i).unwrap();
+            let (created_at, trace_id, kind, payload) = (text(3), text(4), text(5), text(6));
+            let fields = RowFields {
+                created_at: created_at.as_bytes(),
+                trace_id: trace_id.as_bytes(),
+                kind: kind.as_bytes(),
+                payload: payload.as_bytes(),
+            };
+            assert_eq!(hash, row_hash(&prev, seq, fields), "row {seq} hash");
+            prev = hash.try_into().unwrap();
+            expected_seq += 1;
+        }
+        expected_seq - 1
+    }
+
+    fn event(n: usize) -> Event {
+        Event::new(
+            &TraceId::new(),
+            EventKind::ToolFinished,
+            json!({"n": n, "tool": "line_status", "ok": true}),
+        )
+    }
+
+    #[test]
+    fn appended_rows_form_a_hash_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.append_event(&event(0)).unwrap();
+        let seqs = store
+            .append_events(&(1..=5).map(event).collect::<Vec<_>>())
+            .unwrap();
+        assert_eq!(seqs, [2, 3, 4, 5, 6]);
+        assert_eq!(store.append_events(&[]).unwrap(), Vec::<i64>::new());
+        assert_eq!(store.append_event(&event(6)).unwrap(), 7);
+        assert_eq!(assert_chained(&store), 7);
+    }
+
+    #[test]
+    fn a_failed_batch_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.append_event(&event(0)).unwrap();
+        store
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER no_sevens BEFORE INSERT ON events WHEN NEW.payload LIKE '%\"n\":7%'
+                 BEGIN SELECT RAISE(ABORT, 'no sevens'); END;",
+            )
+            .unwrap();
+        let batch: Vec<_> = (5..10).map(event).collect();
+        assert!(store.append_events(&batch).is_err());
+        assert_eq!(store.event_count().unwrap(), 1);
+        store.conn.execute_batch("DROP TRIGGER no_sevens").unwrap();
+        assert_eq!(store.append_events(&batch).unwrap(), [2, 3, 4, 5, 6]);
+        assert_chained(&store);
+    }
+
+    #[test]
+    fn two_stores_on_one_file_append_to_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Store::open(dir.path()).unwrap();
+        let b = Store::open(dir.path()).unwrap();
+        for n in 0..10 {
+            a.append_event(&event(n)).unwrap();
+            b.append_events(&[event(n), event(n)]).unwrap();
+        }
+        assert_eq!(assert_chained(&a), 30);
+        // And from two threads at once.
+        let path = dir.path().to_owned();
+        let handles: Vec<_> = [a, b]
+            .into_iter()
+            .map(|store| {
+                std::thread::spawn(move || {
+                    for n in 0..50 {
+                        if n % 2 == 0 {
+                            store.append_event(&event(n)).unwrap();
+                        } else {
+                            store.append_events(&[event(n), event(n)]).unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(assert_chained(&store), 30 + 2 * 75);
+    }
+
+    #[test]
+    fn rows_written_by_schema_1_are_chained_by_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(crate::migrations::MIGRATIONS[0].sql)
+            .unwrap();
+        conn.execute_batch("PRAGMA user_version = 1").unwrap();
+        for n in 0..5 {
+            conn.execute(
+                "INSERT INTO events (trace_id, kind, payload) VALUES ('t', 'tool_started', ?1)",
+                [format!("{{\"n\":{n}}}")],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(assert_chained(&store), 5);
+        assert_eq!(store.append_event(&event(5)).unwrap(), 6);
+        assert_eq!(assert_chained(&store), 6);
+        let kept = store.events_for(&TraceId::from("t".to_owned())).unwrap();
+        assert_eq!(kept.len(), 5);
+        assert_eq!(kept[4].payload, json!({"n": 4}));
+        // The triggers are back.
+        assert!(store.conn.execute("DELETE FROM events", []).is_err());
+    }
+
+    #[test]
+    fn payloads_are_redacted_before_they_are_hashed_and_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = StoreOptions {
+            redactor: crate::Redactor::default()
+                .with_pattern("employee", r"\bE[0-9]{6}\b")
+                .unwrap(),
+            ..StoreOptions::default()
+        };
+        let store = Store::open_with(dir.path(), &options).unwrap();
+        let trace = TraceId::new();
+        store
+            .record(
+                &trace,
+                EventKind::ToolStarted,
+                json!({"to": "jane@example.com", "by": "E123456", "db": {"password": "hunter2"}}),
+            )
+            .unwrap();
+        store
+            .append_events(&[Event::new(
+                &trace,
+                EventKind::ToolFinished,
+                json!({"api_key": "sk-123", "call": "+1 555 123 4567"}),
+            )])
+            .unwrap();
+        let stored = store.events_for(&trace).unwrap();
+        assert_eq!(
+            stored[0].payload,
+            json!({"to": "[redacted:email]", "by": "[redacted:employee]",
+                   "db": {"password": "[withheld]"}})
+        );
+        assert_eq!(
+            stored[1].payload,
+            json!({"api_key": "[withheld]", "call": "[redacted:phone]"})
+        );
+        let raw: Vec<String> = store
+            .conn
+            .prepare("SELECT payload FROM events")
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(raw
+            .iter()
+            .all(|p| !p.contains("hunter2") && !p.contains("sk-123")));
+        assert_chained(&store);
+    }
+
     #[test]
     fn a_write_while_another_process_holds_the_lock_fails_as_locked() {
         let dir = tempfile::tempdir().unwrap();
         let options = StoreOptions {
             busy_timeout: Duration::from_millis(100),
+            ..StoreOptions::default()
         };
         let store = Store::open_with(dir.path(), &options).unwrap();
         let other = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();

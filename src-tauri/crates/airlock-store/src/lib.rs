@@ -1,15 +1,50 @@
 //! Airlock's storage: one SQLite file per profile (WAL), schema migrations in code,
-//! conversations and messages, and the append-only event log every request step writes to.
+//! conversations and messages, the spend ledger budgets are checked against, and the
+//! append-only, hash-chained event log every request step writes to (the audit log).
 //!
-//! Secrets never reach this crate's tables.
+//! Secrets never reach this crate's tables: every event payload goes through [`Redactor`]
+//! (personal data redacted, values of secret-named keys withheld) before it is hashed and
+//! written.
+//!
+//! # The audit log
+//!
+//! * **Durable.** The connection runs with `PRAGMA synchronous = FULL` (WAL): an append returns
+//!   only after its commit is fsynced. [`Store::append_events`] writes a batch in one
+//!   transaction, one fsync.
+//! * **One chain, even with several writers.** Appends run in `BEGIN IMMEDIATE`; each row
+//!   stores `prev_hash` (the previous row's `hash`, 32 zero bytes for the first) and
+//!   `hash = SHA-256("airlock-audit-v1" || prev_hash || u64be(8) || i64be(seq) ||
+//!   u64be(len) || created_at || u64be(len) || trace_id || u64be(len) || kind || u64be(len) ||
+//!   payload)`, each text field as the UTF-8 bytes stored.
+//! * **Signed checkpoints.** With [`Store::set_audit_signer`], an Ed25519 signature over
+//!   `"airlock-audit-checkpoint-v1" || i64be(seq) || hash` of the newest row is stored every
+//!   [`StoreOptions::checkpoint_every`] rows (in the appending transaction), on
+//!   [`Store::checkpoint`], and when the store is dropped with unsigned rows (best effort).
+//! * **Verification.** [`Store::verify_audit`] streams the log and names the first edited,
+//!   deleted, inserted or reordered row, a broken link, a bad or untrusted checkpoint, or a
+//!   truncated tail ([`AuditProblemKind`]); [`Store::open_read_only`] lets an auditor verify a
+//!   copy. Rows after the newest checkpoint are protected by the chain alone: whoever can write
+//!   the file can append correctly hashed rows there ([`AuditReport::unsigned_rows`]).
+//! * **Export.** [`Store::export_audit`] streams rows as a JSON array or CSV.
 
+mod chain;
+mod checkpoint;
+mod clock;
 mod conversations;
 mod error;
 mod events;
+mod export;
 mod migrations;
 mod open;
+pub mod redact;
+mod spend;
+mod verify;
 
 pub use conversations::{ConversationId, StoredMessage};
 pub use error::StoreError;
 pub use events::StoredEvent;
+pub use export::ExportFormat;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
+pub use redact::Redactor;
+pub use spend::SpendStatus;
+pub use verify::{AuditProblem, AuditProblemKind, AuditReport};

@@ -1,11 +1,43 @@
-//! Schema migrations, applied in order inside a transaction; `PRAGMA user_version` records the
-//! last one applied.
+//! Schema migrations, applied in order, each inside one `BEGIN IMMEDIATE` transaction;
+//! `PRAGMA user_version` records the last one applied.
+//!
+//! A migration is SQL, optionally followed by Rust code and more SQL, all in the same
+//! transaction: when any part fails, the file stays as it was before that migration.
+
+use rusqlite::types::ToSqlOutput;
+use rusqlite::{params, Connection};
+
+use crate::chain::{row_hash, RowFields, GENESIS};
+
+/// One step of the schema.
+pub(crate) struct Migration {
+    /// Runs first.
+    pub(crate) sql: &'static str,
+    /// Runs after `sql` (e.g. to fill new columns for existing rows).
+    pub(crate) code: Option<fn(&Connection) -> rusqlite::Result<()>>,
+    /// Runs after `code`.
+    pub(crate) then: &'static str,
+}
+
+impl Migration {
+    const fn sql(sql: &'static str) -> Self {
+        Self {
+            sql,
+            code: None,
+            then: "",
+        }
+    }
+}
+
+/// The oldest schema the audit verifier can read: the hash chain (2) and checkpoints (3).
+pub(crate) const AUDIT_VERSION: i64 = 3;
 
 /// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry;
 /// append a new one.
-pub(crate) const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[Migration] = &[
     // 1: conversations, messages and the append-only event log.
-    r"
+    Migration::sql(
+        r"
     CREATE TABLE conversations (
         id          TEXT PRIMARY KEY,
         title       TEXT NOT NULL,
@@ -33,4 +65,144 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
     ",
+    ),
+    // 2: the hash chain. The table is rebuilt so that `prev_hash` and `hash` are NOT NULL; the
+    // rows written under version 1 are chained in `seq` order by `chain_v1_events`.
+    Migration {
+        sql: r"
+    DROP TRIGGER events_are_append_only_update;
+    DROP TRIGGER events_are_append_only_delete;
+    DROP INDEX events_by_trace;
+    ALTER TABLE events RENAME TO events_v1;
+    CREATE TABLE events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        trace_id    TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        payload     TEXT NOT NULL CHECK (json_valid(payload)),
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        prev_hash   BLOB NOT NULL CHECK (typeof(prev_hash) = 'blob' AND length(prev_hash) = 32),
+        hash        BLOB NOT NULL CHECK (typeof(hash) = 'blob' AND length(hash) = 32)
+    );
+    ",
+        code: Some(chain_v1_events),
+        then: r"
+    DROP TABLE events_v1;
+    CREATE INDEX events_by_trace ON events (trace_id, seq);
+    CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+    ",
+    },
+    // 3: signed checkpoints of the audit chain (see checkpoint.rs), append-only like the log.
+    Migration::sql(
+        r"
+    CREATE TABLE checkpoints (
+        seq         INTEGER PRIMARY KEY,
+        hash        BLOB NOT NULL CHECK (typeof(hash) = 'blob' AND length(hash) = 32),
+        signature   BLOB NOT NULL CHECK (typeof(signature) = 'blob' AND length(signature) = 64),
+        public_key  BLOB NOT NULL CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),
+        created_at  TEXT NOT NULL
+    );
+    CREATE TRIGGER checkpoints_are_append_only_update BEFORE UPDATE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    CREATE TRIGGER checkpoints_are_append_only_delete BEFORE DELETE ON checkpoints
+        BEGIN SELECT RAISE(ABORT, 'checkpoints are append-only'); END;
+    ",
+    ),
+    // 4: the spend ledger budgets are checked against (see spend.rs). Only a pending spend's
+    // status can change; nothing is deleted.
+    Migration::sql(
+        r"
+    CREATE TABLE spend_ledger (
+        id            INTEGER PRIMARY KEY,
+        principal     TEXT NOT NULL,
+        amount_cents  INTEGER NOT NULL
+                      CHECK (typeof(amount_cents) = 'integer' AND amount_cents >= 0),
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected')),
+        decision_id   TEXT NOT NULL UNIQUE,
+        tool          TEXT NOT NULL,
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX spend_by_principal ON spend_ledger (principal, created_at);
+    CREATE TRIGGER spend_ledger_only_status_changes
+        BEFORE UPDATE OF id, principal, amount_cents, decision_id, tool, created_at ON spend_ledger
+        BEGIN SELECT RAISE(ABORT, 'only the status of a spend can change'); END;
+    CREATE TRIGGER spend_ledger_decided_spends_stay
+        BEFORE UPDATE OF status ON spend_ledger
+        WHEN OLD.status != 'pending' AND NEW.status != OLD.status
+        BEGIN SELECT RAISE(ABORT, 'a decided spend cannot change'); END;
+    CREATE TRIGGER spend_ledger_keeps_rows BEFORE DELETE ON spend_ledger
+        BEGIN SELECT RAISE(ABORT, 'spends are never deleted'); END;
+    ",
+    ),
 ];
+
+/// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and
+/// carries `sqlite_sequence` over so that no sequence number is ever reused.
+fn chain_v1_events(conn: &Connection) -> rusqlite::Result<()> {
+    // Text as stored (the CASTs only matter for a hand-edited file), hashed and copied as is.
+    let mut select = conn.prepare(
+        "SELECT seq, CAST(trace_id AS TEXT), CAST(kind AS TEXT), CAST(payload AS TEXT),
+                CAST(created_at AS TEXT)
+         FROM events_v1 ORDER BY seq",
+    )?;
+    let mut insert = conn.prepare(
+        "INSERT INTO events (seq, trace_id, kind, payload, created_at, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut prev = GENESIS;
+    let mut rows = select.query([])?;
+    let mut copied = 0u64;
+    while let Some(row) = rows.next()? {
+        let seq: i64 = row.get(0)?;
+        let (trace_id, kind, payload, created_at) = (
+            row.get_ref(1)?,
+            row.get_ref(2)?,
+            row.get_ref(3)?,
+            row.get_ref(4)?,
+        );
+        let fields = RowFields {
+            trace_id: trace_id.as_bytes()?,
+            kind: kind.as_bytes()?,
+            payload: payload.as_bytes()?,
+            created_at: created_at.as_bytes()?,
+        };
+        let hash = row_hash(&prev, seq, fields);
+        insert.execute(params![
+            seq,
+            ToSqlOutput::Borrowed(trace_id),
+            ToSqlOutput::Borrowed(kind),
+            ToSqlOutput::Borrowed(payload),
+            ToSqlOutput::Borrowed(created_at),
+            &prev[..],
+            &hash[..]
+        ])?;
+        prev = hash;
+        copied += 1;
+    }
+    let old_sequence: Option<i64> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'events_v1'",
+            [],
+            |row| row.get(0),
+        )
+        .or_else(|err| match err {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })?;
+    if let Some(old) = old_sequence {
+        let updated = conn.execute(
+            "UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'events'",
+            [old],
+        )?;
+        if updated == 0 && old > 0 {
+            conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('events', ?1)",
+                [old],
+            )?;
+        }
+    }
+    tracing::info!(rows = copied, "audit chain added to the existing event log");
+    Ok(())
+}
