@@ -48,6 +48,9 @@ APT_PACKAGES=(
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
     docker.io busybox-static xvfb xauth sqlite3 procps iproute2
     nodejs npm
+    # The signing-key keychain tests: a private session bus (dbus-run-session), a Secret
+    # Service (GNOME Keyring) and secret-tool to inspect it.
+    dbus gnome-keyring libsecret-tools
 )
 
 step_apt() {

@@ -4,6 +4,9 @@
 //! directory (logs, system status, a small file tree) that stand in for a real ops server,
 //! a mainframe batch night and a packaging line. Connectors never decide whether a call may
 //! run; the governor does, and only the agent's executor calls [`airlock_core::Tool::invoke`].
+//!
+//! [`keys`] keeps Airlock's Ed25519 signing keys in the OS keychain (or a private file).
 
 pub mod catalog;
+pub mod keys;
 pub mod ops;

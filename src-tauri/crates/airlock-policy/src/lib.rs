@@ -3,9 +3,11 @@
 //! [`Governor::decide`] runs a call through the layers — identity, allowlist, Cedar, rate
 //! limits, parameters, injection screen, taint, business guards, budget, sequence rules,
 //! clarification — and returns a [`Decision`] with the trace of every layer that ran.
-//! Pure Rust: no I/O beyond loading the policy directory ([`PolicyBundle::load`]).
+//! Pure Rust: no I/O beyond loading the policy directory ([`PolicyBundle::load`]) and OS
+//! randomness for intent tokens ([`token`]).
 
 mod bundle;
+pub mod canonical;
 pub mod cases;
 pub mod config;
 mod decision;
@@ -14,6 +16,7 @@ mod governor;
 pub mod guards;
 mod layers;
 mod ledger;
+pub mod token;
 
 pub use bundle::{PolicyBundle, PolicyError, Problem, GUARDS_FILE, PRINCIPALS_FILE};
 pub use decision::{Decision, Layer, Outcome, Risk, Step, Verdict};
