@@ -13,9 +13,12 @@ use airlock_store::Store;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::execution::decide;
+use airlock_policy::token::IntentToken;
+use airlock_policy::{Decision, Outcome};
+
+use crate::governance::Governance;
 use crate::planner::{self, Example};
-use crate::{answer, check_request, AgentError, ToolRegistry, Verdict};
+use crate::{answer, check_request, AgentError, ToolRegistry};
 
 /// Longest tool result kept in an event, in characters.
 const MAX_EVENT_RESULT_CHARS: usize = 4_000;
@@ -31,6 +34,10 @@ pub struct AgentConfig {
     pub model: Option<PathBuf>,
     /// The simulator fixtures (logs, status, planner examples).
     pub fixtures_dir: PathBuf,
+    /// The governor's policy directory.
+    pub policy_dir: PathBuf,
+    /// Who the requests run as: the OS login name by default.
+    pub principal: String,
     /// Program run as the model worker.
     pub worker_program: PathBuf,
     /// Its arguments.
@@ -53,20 +60,34 @@ impl AgentConfig {
             models_dir,
             model: None,
             fixtures_dir,
+            policy_dir: crate::default_policy_dir(),
+            principal: os_principal(),
             worker_program: worker.program,
             worker_args: vec![WORKER_ARG.into()],
         })
     }
 }
 
-/// One intent of the plan with the decision on it.
+/// The OS login name (`$USER`, else `$LOGNAME`), the principal requests run as.
+#[must_use]
+pub fn os_principal() -> String {
+    ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|name| !name.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// One intent of the plan with the governor's decision on it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlannedIntent {
     /// What the model proposed.
     #[serde(flatten)]
     pub intent: Intent,
-    /// Whether it may run.
-    pub verdict: Verdict,
+    /// The governor's decision, with its trace.
+    pub decision: Decision,
+    /// The intent token, issued only for an allowed intent in execute mode; never serialised.
+    #[serde(skip)]
+    pub token: Option<IntentToken>,
 }
 
 /// A tool call that ran.
@@ -134,26 +155,37 @@ pub struct Agent {
     tools: ToolRegistry,
     examples: Vec<Example>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
+    governance: Governance,
 }
 
 impl Agent {
-    /// Opens the store and the simulator tools. The model is started on first use.
+    /// Opens the store, the simulator tools and the governor (policy and intent-token key).
+    /// The model is started on first use.
     ///
     /// # Errors
-    /// [`AgentError::Store`], [`AgentError::Tools`] or [`AgentError::Plan`] (examples).
+    /// [`AgentError::Store`], [`AgentError::Tools`], [`AgentError::Plan`] (examples),
+    /// [`AgentError::Policy`] or [`AgentError::Keys`].
     pub fn open(config: AgentConfig) -> Result<Self, AgentError> {
         let store = Store::open(&config.data_dir)?;
         let simulator = OpsSimulator::open(&config.fixtures_dir)?;
-        let tools = ToolRegistry::new(OpsSimulator::specs(), simulator.tools());
+        let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), simulator.tools());
         let examples =
             planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
+        let governance = Governance::open(&config, tools.specs())?;
         Ok(Self {
             config,
             store: Mutex::new(store),
             tools,
             examples,
             worker: Mutex::new(None),
+            governance,
         })
+    }
+
+    /// Who requests run as.
+    #[must_use]
+    pub fn principal(&self) -> &str {
+        self.governance.principal()
     }
 
     /// The registered tools.
@@ -239,21 +271,9 @@ impl Agent {
             }
         };
         self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
-        let planned: Vec<PlannedIntent> = plan
-            .into_iter()
-            .map(|intent| PlannedIntent {
-                verdict: decide(&intent, &self.tools),
-                intent,
-            })
-            .collect();
-        for entry in &planned {
-            if let Verdict::Refuse { reason } = &entry.verdict {
-                self.record(
-                    &trace,
-                    EventKind::IntentRefused,
-                    json!({"tool": entry.intent.tool, "args": entry.intent.args, "reason": reason}),
-                )?;
-            }
+        let mut planned = Vec::with_capacity(plan.len());
+        for intent in plan {
+            planned.push(self.govern(&trace, intent, request, &conversation, mode)?);
         }
         progress(Progress::PlanReady(&planned));
 
@@ -285,6 +305,50 @@ impl Agent {
                 mode,
                 conversation_id: conversation.to_string(),
             },
+        })
+    }
+
+    /// The governor's decision on one intent, recorded; an allowed intent in execute mode gets
+    /// its token (recorded as issued, never written itself).
+    fn govern(
+        &self,
+        trace: &TraceId,
+        intent: Intent,
+        request: &str,
+        conversation: &airlock_store::ConversationId,
+        mode: Mode,
+    ) -> Result<PlannedIntent, AgentError> {
+        let decision = {
+            let store = self.store();
+            let decision = self
+                .governance
+                .decide(&intent, request, conversation.as_str(), &store);
+            if matches!(decision.outcome, Outcome::Allow | Outcome::RequireApproval { .. }) {
+                self.governance.record_spend(&store, &intent, &decision)?;
+            }
+            decision
+        };
+        self.record(
+            trace,
+            EventKind::DecisionMade,
+            json!({"tool": intent.tool, "args": intent.args, "principal": self.principal(), "decision": decision}),
+        )?;
+        let token = if mode == Mode::Execute && decision.is_allow() {
+            let token = self.governance.issue(&intent, &decision);
+            self.record(
+                trace,
+                EventKind::TokenIssued,
+                json!({"tool": intent.tool, "decision_id": decision.id, "key_id": hex::encode(token.key_id),
+                       "expires_at": token.expires_at}),
+            )?;
+            Some(token)
+        } else {
+            None
+        };
+        Ok(PlannedIntent {
+            intent,
+            decision,
+            token,
         })
     }
 
@@ -344,16 +408,33 @@ impl Agent {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<Action>, AgentError> {
         let mut actions = Vec::new();
-        for entry in planned.iter().filter(|e| e.verdict == Verdict::Run) {
+        for entry in planned.iter().filter(|e| e.decision.is_allow()) {
             let intent = &entry.intent;
+            let verified = match self.governance.verify(entry.token.as_ref(), intent) {
+                Ok(verified) => verified,
+                Err(err) => {
+                    self.record(
+                        trace,
+                        EventKind::TokenRejected,
+                        json!({"tool": intent.tool, "decision_id": entry.decision.id, "error": err.to_string()}),
+                    )?;
+                    continue;
+                }
+            };
             let Some(tool) = self.tools.executable(&intent.tool) else {
+                self.record(
+                    trace,
+                    EventKind::ToolFailed,
+                    json!({"tool": intent.tool, "decision_id": verified.decision_id,
+                           "error": "no executor for this tool is installed yet; it is governed and planned, and runs once its connector ships"}),
+                )?;
                 continue;
             };
             progress(Progress::ToolStarted(intent));
             self.record(
                 trace,
                 EventKind::ToolStarted,
-                json!({"tool": intent.tool, "args": intent.args}),
+                json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id}),
             )?;
             let started = Instant::now();
             let outcome = tool.invoke(&intent.args);

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 
 use airlock_llm::{ChatMessage, GenerateRequest, Role};
 
-use crate::{Action, PlannedIntent, Verdict};
+use airlock_policy::Outcome;
+
+use crate::{Action, PlannedIntent};
 
 /// Longest piece of one tool result shown to the model.
 const MAX_RESULT_CHARS: usize = 2_000;
@@ -58,11 +60,19 @@ pub(crate) fn without_results(plan: &[PlannedIntent], executing: bool) -> String
         "Plan only, nothing was run."
     });
     for entry in plan {
-        let _ = match &entry.verdict {
-            Verdict::Run => write!(out, " `{}` would run.", entry.intent.tool),
-            Verdict::Refuse { reason } => {
-                write!(out, " `{}` was refused: {reason}.", entry.intent.tool)
-            }
+        let tool = &entry.intent.tool;
+        let _ = match &entry.decision.outcome {
+            Outcome::Allow if executing => write!(out, " `{tool}` was allowed but could not run."),
+            Outcome::Allow => write!(out, " `{tool}` would run."),
+            Outcome::Deny { reason } => write!(out, " `{tool}` was refused: {reason}."),
+            Outcome::RequireApproval {
+                approver_group,
+                reason,
+            } => write!(
+                out,
+                " `{tool}` needs approval from {approver_group}: {reason}."
+            ),
+            Outcome::Clarify { questions } => write!(out, " {}", questions.join(" ")),
         };
     }
     out
@@ -122,9 +132,16 @@ mod tests {
     fn refusals_are_explained_when_nothing_ran() {
         let plan = vec![PlannedIntent {
             intent: intent("set_log_level"),
-            verdict: Verdict::Refuse {
-                reason: "it changes state".into(),
+            decision: airlock_policy::Decision {
+                id: "d".into(),
+                outcome: Outcome::Deny {
+                    reason: "it changes state".into(),
+                },
+                risk: airlock_policy::Risk::Medium,
+                deciding_rule: Some("rule".into()),
+                trace: Vec::new(),
             },
+            token: None,
         }];
         let text = without_results(&plan, true);
         assert!(text.starts_with("Nothing was run."));

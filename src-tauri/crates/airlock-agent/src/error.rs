@@ -20,4 +20,10 @@ pub enum AgentError {
     /// The simulator fixtures are missing or broken.
     #[error(transparent)]
     Tools(#[from] airlock_connectors::ops::OpsError),
+    /// The governor's policy does not load.
+    #[error(transparent)]
+    Policy(#[from] airlock_policy::GovernorError),
+    /// The intent-token signing key is unavailable.
+    #[error(transparent)]
+    Keys(#[from] airlock_connectors::keys::KeyError),
 }

@@ -7,19 +7,21 @@
 mod agent;
 mod answer;
 mod error;
-mod execution;
+mod governance;
 mod planner;
 mod request;
 mod scenario;
 mod tools;
 
-pub use agent::{Action, Agent, AgentConfig, AskOutcome, AuditRef, PlannedIntent, Progress};
+pub use agent::{
+    os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, PlannedIntent, Progress,
+};
+pub use airlock_policy::{Decision, Outcome};
 pub use airlock_llm::registry::{
     default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,
 };
 pub use airlock_store::default_data_dir;
 pub use error::AgentError;
-pub use execution::Verdict;
 pub use planner::{plan_schema, PlanError};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
 pub use scenario::{load_scenarios, Expectation, Judgement, Scenario, ScenarioError};
@@ -30,4 +32,11 @@ pub use tools::ToolRegistry;
 #[must_use]
 pub fn default_fixtures_dir() -> std::path::PathBuf {
     airlock_core::resources::locate_dir("AIRLOCK_FIXTURES_DIR", "fixtures", "status.json")
+}
+
+/// The policy directory: `$AIRLOCK_POLICY_DIR`, else the nearest `policy/` holding a
+/// `guards.toml`.
+#[must_use]
+pub fn default_policy_dir() -> std::path::PathBuf {
+    airlock_core::resources::locate_dir("AIRLOCK_POLICY_DIR", "policy", "guards.toml")
 }

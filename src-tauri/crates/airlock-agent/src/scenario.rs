@@ -169,7 +169,7 @@ mod tests {
     use serde_json::{json, Map};
 
     use super::*;
-    use crate::{Action, AuditRef, PlannedIntent, Verdict};
+    use crate::{Action, AuditRef, PlannedIntent};
 
     fn registry() -> ToolRegistry {
         let spec = |name: &str, effect| ToolSpec {
@@ -199,7 +199,14 @@ mod tests {
                         reasoning: String::new(),
                         confidence: Confidence::High,
                     },
-                    verdict: Verdict::Run,
+                    decision: airlock_policy::Decision {
+                        id: "d".into(),
+                        outcome: airlock_policy::Outcome::Allow,
+                        risk: airlock_policy::Risk::Low,
+                        deciding_rule: None,
+                        trace: Vec::new(),
+                    },
+                    token: None,
                 })
                 .collect(),
             actions_taken: ran

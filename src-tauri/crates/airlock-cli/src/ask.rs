@@ -3,7 +3,7 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use airlock_agent::{Agent, AgentError, PlannedIntent, Progress, Verdict};
+use airlock_agent::{Agent, AgentError, Outcome, PlannedIntent, Progress};
 use airlock_core::Mode;
 
 use crate::paths::Paths;
@@ -110,9 +110,20 @@ impl Printer {
         }
         self.line("Plan:");
         for (n, entry) in plan.iter().enumerate() {
-            let decision = match &entry.verdict {
-                Verdict::Run => "may run".to_owned(),
-                Verdict::Refuse { reason } => format!("refused: {reason}"),
+            let rule = entry
+                .decision
+                .deciding_rule
+                .as_deref()
+                .map(|rule| format!(" [{rule}]"))
+                .unwrap_or_default();
+            let decision = match &entry.decision.outcome {
+                Outcome::Allow => format!("allowed{rule}"),
+                Outcome::Deny { reason } => format!("denied{rule}: {reason}"),
+                Outcome::RequireApproval {
+                    approver_group,
+                    reason,
+                } => format!("needs approval from {approver_group}{rule}: {reason}"),
+                Outcome::Clarify { questions } => format!("needs clarification{rule}: {}", questions.join(" ")),
             };
             self.line(&format!(
                 "  {}. {} {}  [confidence {:?}] {decision}",

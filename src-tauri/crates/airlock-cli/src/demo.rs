@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_agent::{load_scenarios, Agent};
+use airlock_agent::{load_scenarios, Agent, PlannedIntent};
 
 use crate::paths::Paths;
 
@@ -16,44 +16,65 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     if let Some(model) = worker.loaded_model() {
         println!("Model: {} — {}", model.description, model.path.display());
     }
-    println!("Data:  {}\n", paths.data_dir.display());
+    println!("Data:  {}", paths.data_dir.display());
+    println!("As:    {} (policy {})\n", agent.principal(), paths.policy_dir.display());
 
     let mut rows = Vec::new();
     for scenario in &scenarios {
         eprintln!("running: {} ({})", scenario.name, scenario.mode);
         let started = Instant::now();
-        let (actual, verdict) = match agent.ask(&scenario.prompt, scenario.mode, &mut |_| {}) {
-            Ok(outcome) => {
-                let judgement = scenario.judge(&outcome, agent.tools());
-                let verdict = if judgement.passed {
-                    "PASS".to_owned()
-                } else {
-                    format!("FAIL: {}", judgement.failures.join("; "))
-                };
-                (judgement.actual, verdict)
-            }
-            Err(err) => (format!("error: {err}"), "FAIL".to_owned()),
-        };
+        let (actual, governor, verdict) =
+            match agent.ask(&scenario.prompt, scenario.mode, &mut |_| {}) {
+                Ok(outcome) => {
+                    let judgement = scenario.judge(&outcome, agent.tools());
+                    let verdict = if judgement.passed {
+                        "PASS".to_owned()
+                    } else {
+                        format!("FAIL: {}", judgement.failures.join("; "))
+                    };
+                    (judgement.actual, decisions(&outcome.plan), verdict)
+                }
+                Err(err) => (format!("error: {err}"), "-".to_owned(), "FAIL".to_owned()),
+            };
         rows.push([
             scenario.name.clone(),
             scenario.mode.to_string(),
             scenario.outcome.clone(),
             actual,
+            governor,
             format!("{:.1}", started.elapsed().as_secs_f64()),
             verdict,
         ]);
     }
     print_table(
-        &["scenario", "mode", "expected", "actual", "secs", "result"],
+        &["scenario", "mode", "expected", "actual", "governor: decision [deciding rule]", "secs", "result"],
         &rows,
     );
-    let passed = rows.iter().filter(|row| row[5] == "PASS").count();
+    let passed = rows.iter().filter(|row| row[6] == "PASS").count();
     println!("\n{passed} passed, {} failed", rows.len() - passed);
     Ok(if strict && passed < rows.len() {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Each intent's tool, the governor's decision and the rule that decided it.
+fn decisions(plan: &[PlannedIntent]) -> String {
+    if plan.is_empty() {
+        return "no intent to decide".to_owned();
+    }
+    plan.iter()
+        .map(|entry| {
+            format!(
+                "{}: {} [{}]",
+                entry.intent.tool,
+                entry.decision.outcome.name(),
+                entry.decision.deciding_rule.as_deref().unwrap_or("-")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {

@@ -4,6 +4,7 @@ mod ask;
 mod demo;
 mod models;
 mod paths;
+mod policy;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -33,6 +34,10 @@ struct Cli {
     /// $AIRLOCK_FIXTURES_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     fixtures_dir: Option<PathBuf>,
+    /// The policy directory: Cedar policies and schema, principals.toml, guards.toml, tests/
+    /// (default: the nearest policy/ with a guards.toml, or $AIRLOCK_POLICY_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    policy_dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -60,6 +65,38 @@ enum Command {
     },
     /// Show the models present and which one is used.
     Models,
+    /// Check, evaluate and test the governor's policy.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Parse and validate the Cedar policies against the schema, principals.toml and
+    /// guards.toml; print every problem with its file and line.
+    Check,
+    /// Decide one call without running it and print the decision with its full trace.
+    /// Exit code: 0 allow, 3 deny, 4 approval, 5 clarify.
+    Eval {
+        /// The principal: an OS login name or an agent profile.
+        #[arg(long = "as", value_name = "PRINCIPAL")]
+        principal: String,
+        /// The tool.
+        #[arg(long)]
+        tool: String,
+        /// The arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// Circumstances as a JSON object: session, request, confidence, tainted, spent_cents,
+        /// now.
+        #[arg(long)]
+        context: Option<String>,
+        /// Print the decision as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the table-driven cases in the policy directory's tests/*.toml.
+    Test,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +116,15 @@ fn main() -> ExitCode {
         Command::Ask { text, mode, json } => ask::run(&paths, text.as_deref(), mode, json),
         Command::Demo { scenarios, strict } => demo::run(&paths, scenarios, strict),
         Command::Models => models::run(&paths),
+        Command::Policy(PolicyCommand::Check) => policy::check(&paths),
+        Command::Policy(PolicyCommand::Eval {
+            principal,
+            tool,
+            args,
+            context,
+            json,
+        }) => policy::eval(&paths, &principal, &tool, &args, context.as_deref(), json),
+        Command::Policy(PolicyCommand::Test) => policy::test(&paths),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use airlock_agent::{default_data_dir, default_fixtures_dir, default_models_dir, AgentConfig};
+use airlock_agent::{
+    default_data_dir, default_fixtures_dir, default_models_dir, default_policy_dir, AgentConfig,
+};
 
 use crate::Cli;
 
@@ -12,6 +14,7 @@ pub struct Paths {
     pub models_dir: PathBuf,
     pub model: Option<PathBuf>,
     pub fixtures_dir: PathBuf,
+    pub policy_dir: PathBuf,
 }
 
 impl Paths {
@@ -24,6 +27,7 @@ impl Paths {
                 .fixtures_dir
                 .clone()
                 .unwrap_or_else(default_fixtures_dir),
+            policy_dir: cli.policy_dir.clone().unwrap_or_else(default_policy_dir),
         }
     }
 
@@ -35,6 +39,7 @@ impl Paths {
             self.fixtures_dir.clone(),
         )?;
         config.model.clone_from(&self.model);
+        config.policy_dir.clone_from(&self.policy_dir);
         Ok(config)
     }
 }

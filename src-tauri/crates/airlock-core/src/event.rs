@@ -54,8 +54,12 @@ pub enum EventKind {
     PlanProposed,
     /// The planner failed (model missing, worker died, ...).
     PlanFailed,
-    /// An intent was refused and did not run.
-    IntentRefused,
+    /// The governor decided one intent (allow, deny, approval, clarify), with its trace.
+    DecisionMade,
+    /// An intent token was issued for an allowed intent (the token itself is never recorded).
+    TokenIssued,
+    /// The executor refused a call whose token did not verify.
+    TokenRejected,
     /// A tool call started.
     ToolStarted,
     /// A tool call finished with a result.
@@ -77,7 +81,9 @@ impl EventKind {
             EventKind::RequestRejected => "request_rejected",
             EventKind::PlanProposed => "plan_proposed",
             EventKind::PlanFailed => "plan_failed",
-            EventKind::IntentRefused => "intent_refused",
+            EventKind::DecisionMade => "decision_made",
+            EventKind::TokenIssued => "token_issued",
+            EventKind::TokenRejected => "token_rejected",
             EventKind::ToolStarted => "tool_started",
             EventKind::ToolFinished => "tool_finished",
             EventKind::ToolFailed => "tool_failed",

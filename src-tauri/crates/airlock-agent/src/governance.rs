@@ -1,0 +1,127 @@
+//! The agent's side of the governor: every intent is decided by the governor, an allowed one
+//! gets a signed single-use intent token, and the executor verifies that token against the
+//! exact call before it runs anything.
+
+use std::time::{Duration, SystemTime};
+
+use airlock_core::Intent;
+use airlock_policy::token::{IntentToken, TokenError, TokenIssuer, TokenVerifier, VerifiedIntent};
+use airlock_policy::{Call, CallContext, Decision, Governor, LedgerError, SpendLedger};
+use airlock_store::{SpendStatus, Store};
+use time::OffsetDateTime;
+
+use crate::{AgentConfig, AgentError};
+
+/// How long an intent token stays valid: long enough to run the call, too short to hoard.
+const TOKEN_TTL: Duration = Duration::from_secs(120);
+
+/// The key names in the OS keychain (or key files).
+const TOKEN_KEY: &str = "intent-tokens";
+
+/// The governor, the token issuer and the executor's verifier, for one principal.
+pub(crate) struct Governance {
+    governor: Governor,
+    issuer: TokenIssuer,
+    verifier: TokenVerifier,
+    principal: String,
+}
+
+impl Governance {
+    /// Loads the policy and the intent-token key.
+    pub fn open(config: &AgentConfig, specs: &[airlock_core::ToolSpec]) -> Result<Self, AgentError> {
+        let governor = Governor::load(&config.policy_dir, specs, &config.fixtures_dir.join("sim"))?;
+        let key = airlock_connectors::keys::load_or_create_signing_key(TOKEN_KEY, &config.data_dir)?;
+        let verifying = key.verifying_key();
+        Ok(Self {
+            governor,
+            issuer: TokenIssuer::new(key.key, TOKEN_TTL),
+            verifier: TokenVerifier::new(verifying),
+            principal: config.principal.clone(),
+        })
+    }
+
+    /// Who the requests run as.
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// Decides one intent of a plan for `request` in `session`.
+    pub fn decide(&self, intent: &Intent, request: &str, session: &str, store: &Store) -> Decision {
+        let context = CallContext {
+            session: session.to_owned(),
+            request_text: Some(request.to_owned()),
+            confidence: Some(intent.confidence),
+            tainted: std::collections::BTreeSet::new(),
+            now: now(),
+        };
+        let call = Call {
+            principal: &self.principal,
+            tool: &intent.tool,
+            args: &intent.args,
+        };
+        self.governor.decide(&call, &context, &StoreLedger(store))
+    }
+
+    /// The amount an intent moves, when its tool carries one.
+    pub fn amount_cents(&self, intent: &Intent) -> Option<i64> {
+        let rules = self.governor.bundle().guards.tools.get(&intent.tool)?;
+        let param = rules.amount_param.as_deref()?;
+        intent.args.get(param)?.as_i64()
+    }
+
+    /// A token for an allowed intent.
+    pub fn issue(&self, intent: &Intent, decision: &Decision) -> IntentToken {
+        self.issuer.issue(
+            &intent.tool,
+            &intent.args,
+            &self.principal,
+            &decision.id,
+            SystemTime::now(),
+        )
+    }
+
+    /// The executor's check: the token must match this exact call and be unused.
+    pub fn verify(&self, token: Option<&IntentToken>, intent: &Intent) -> Result<VerifiedIntent, TokenError> {
+        self.verifier.verify(
+            token,
+            &intent.tool,
+            &intent.args,
+            &self.principal,
+            SystemTime::now(),
+        )
+    }
+
+    /// Records an allowed or pending spend so later budget decisions count it.
+    pub fn record_spend(&self, store: &Store, intent: &Intent, decision: &Decision) -> Result<(), AgentError> {
+        let Some(cents) = self.amount_cents(intent) else {
+            return Ok(());
+        };
+        let status = if decision.is_allow() {
+            SpendStatus::Approved
+        } else {
+            SpendStatus::Pending
+        };
+        store.record_spend(&self.principal, cents, status, &decision.id, &intent.tool)?;
+        Ok(())
+    }
+}
+
+/// The local time, or UTC where the offset cannot be determined.
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_local().unwrap_or_else(|_| OffsetDateTime::now_utc())
+}
+
+/// The store's spend ledger as the governor's budget source.
+struct StoreLedger<'a>(&'a Store);
+
+impl SpendLedger for StoreLedger<'_> {
+    fn spent_cents(&self, principal: &str, since: OffsetDateTime) -> Result<i64, LedgerError> {
+        let since = since
+            .to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|err| LedgerError(err.to_string()))?;
+        self.0
+            .spend_since(principal, &since)
+            .map_err(|err| LedgerError(err.to_string()))
+    }
+}
