@@ -1,4 +1,13 @@
 //! Business guards: deterministic checks for what Cedar does not express.
+//!
+//! Each guard has one job, is built once from its section of `policy/guards.toml`, and answers
+//! with a [`Violation`] (a stable rule id and a message saying what would be accepted):
+//!
+//! * [`command`]: a `run_command` command line, jailed under `/sim`;
+
+pub mod command;
+
+pub use command::{CheckedCommand, CommandGuard, CommandGuardConfig};
 
 use serde::Serialize;
 
