@@ -4,10 +4,13 @@
 //! with a [`Violation`] (a stable rule id and a message saying what would be accepted):
 //!
 //! * [`command`]: a `run_command` command line, jailed under `/sim`;
+//! * [`sql`]: one read-only `SELECT` for the MES, with a bounded `LIMIT`;
 
 pub mod command;
+pub mod sql;
 
 pub use command::{CheckedCommand, CommandGuard, CommandGuardConfig};
+pub use sql::{CheckedSql, SqlGuard, SqlGuardConfig};
 
 use serde::Serialize;
 
