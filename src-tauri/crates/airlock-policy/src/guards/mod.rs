@@ -5,11 +5,16 @@
 //!
 //! * [`command`]: a `run_command` command line, jailed under `/sim`;
 //! * [`sql`]: one read-only `SELECT` for the MES, with a bounded `LIMIT`;
+//! * [`injection`]: prompt-injection findings in text (plain and encoded);
 
 pub mod command;
+pub mod injection;
 pub mod sql;
 
 pub use command::{CheckedCommand, CommandGuard, CommandGuardConfig};
+pub use injection::{
+    Finding, InjectionConfigError, InjectionScreen, InjectionScreenConfig, PatternConfig,
+};
 pub use sql::{CheckedSql, SqlGuard, SqlGuardConfig};
 
 use serde::Serialize;
