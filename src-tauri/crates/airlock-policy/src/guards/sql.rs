@@ -211,29 +211,24 @@ impl SqlGuard {
             ));
         }
 
-        let dialect = SQLiteDialect {};
-        let mut statements = Parser::new(&dialect)
-            .with_recursion_limit(PARSER_RECURSION_LIMIT)
-            .try_with_sql(sql)
-            .and_then(|mut parser| parser.parse_statements())
-            .map_err(|e| {
-                let keyword = first_keyword(sql);
-                if !matches!(keyword.as_str(), "select" | "with" | "") {
-                    return Violation::new(
-                        "sql.not_select",
-                        format!(
-                            "`{}` statements are not accepted; only a read-only SELECT query is",
-                            keyword.to_ascii_uppercase()
-                        ),
-                    );
-                }
-                let mut error = e.to_string();
-                truncate(&mut error, 200);
-                Violation::new(
-                    "sql.parse",
-                    format!("the query does not parse ({error}); send one plain SELECT statement"),
-                )
-            })?;
+        let mut statements = parse(sql).map_err(|e| {
+            let keyword = first_keyword(sql);
+            if !matches!(keyword.as_str(), "select" | "with" | "") {
+                return Violation::new(
+                    "sql.not_select",
+                    format!(
+                        "`{}` statements are not accepted; only a read-only SELECT query is",
+                        keyword.to_ascii_uppercase()
+                    ),
+                );
+            }
+            let mut error = e.to_string();
+            truncate(&mut error, 200);
+            Violation::new(
+                "sql.parse",
+                format!("the query does not parse ({error}); send one plain SELECT statement"),
+            )
+        })?;
         let statement = match statements.len() {
             0 => return Err(empty()),
             1 => statements.remove(0),
@@ -322,6 +317,14 @@ impl SqlGuard {
         let names: Vec<&str> = self.functions.iter().map(String::as_str).collect();
         names.join(", ")
     }
+}
+
+/// Parses `sql` with the SQLite dialect under [`PARSER_RECURSION_LIMIT`].
+fn parse(sql: &str) -> Result<Vec<Statement>, sqlparser::parser::ParserError> {
+    Parser::new(&SQLiteDialect {})
+        .with_recursion_limit(PARSER_RECURSION_LIMIT)
+        .try_with_sql(sql)
+        .and_then(|mut parser| parser.parse_statements())
 }
 
 /// The first word of `sql` (letters only), lowercase; empty if it starts otherwise.
@@ -657,6 +660,19 @@ impl<'g> Walker<'g> {
         let mut constraints = Vec::new();
         for table in from {
             self.table_with_joins(table, &mut scope, &mut constraints)?;
+        }
+        // One name, one source: a qualified column must not have two tables to resolve to.
+        let mut names = BTreeSet::new();
+        for name in scope
+            .sources
+            .iter()
+            .filter_map(|(visible, _)| visible.as_ref())
+        {
+            if !names.insert(name) {
+                return Err(unsupported(format!(
+                    "the name `{name}` used twice in FROM (give each table its own alias)"
+                )));
+            }
         }
         self.scopes.push(scope);
         for constraint in constraints {
@@ -1593,6 +1609,19 @@ mod tests {
         accepted("SELECT * FROM alarms");
         accepted("SELECT a.* FROM alarms a JOIN machines m ON m.id = a.machine_id");
         accepted("SELECT * FROM (SELECT id, line FROM work_orders)");
+    }
+
+    #[test]
+    fn refuses_a_name_used_twice_in_from() {
+        assert_eq!(
+            rule("SELECT w.secret FROM alarms w JOIN work_orders w ON 1"),
+            "sql.unsupported"
+        );
+        assert_eq!(
+            rule("SELECT id FROM work_orders JOIN work_orders ON 1"),
+            "sql.unsupported"
+        );
+        accepted("SELECT a.id FROM work_orders a JOIN work_orders b ON a.id = b.id");
     }
 
     #[test]
