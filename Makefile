@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -18,6 +18,7 @@ help:
 	@echo "make demo    run the demo scenarios through the real model (headless)"
 	@echo "make test    formatting, lints, UI checks and every test"
 	@echo "make bench   model and planner benchmarks, side by side with llama.cpp's llama-bench"
+	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 
 setup:
 	@bash scripts/setup.sh
@@ -65,3 +66,22 @@ test: setup test-ui test-scripts lint test-rust
 bench: setup ui
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
+
+# Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
+# target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);
+# RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them, and the sanitizer runtime ships with
+# the stable standard library. Findings land in $(FUZZ_DIR)/artifacts/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR := src-tauri/crates/airlock-policy/fuzz
+FUZZ_TARGETS := command_guard sql_guard
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
+	@cd $(FUZZ_DIR) && for target in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$target && \
+		echo "fuzz: $$target for $(FUZZ_SECONDS) s" && \
+		RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$(TARGET_DIR)" $(CARGO) fuzz run $$target \
+			corpus/$$target seeds/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -dict=dict/$$target.dict -print_final_stats=1 \
+			|| exit 1; \
+	done
