@@ -10,14 +10,14 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
 	@echo "make run     open the desktop window"
 	@echo "make demo    run the demo scenarios through the real model (headless)"
 	@echo "make test    formatting, lints, UI checks and every test"
-	@echo "make bench   model and planner benchmarks, side by side with llama.cpp's llama-bench"
+	@echo "make bench   governor, audit chain, model and planner benchmarks (llama-bench side by side)"
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 
 setup:
@@ -63,9 +63,14 @@ test-rust: ui
 
 test: setup test-ui test-scripts lint test-rust
 
-bench: setup ui
+bench: bench-governor
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
+
+# The governor's decision cost next to bare Cedar, and the audit chain's append and verify
+# rates (criterion; no model needed).
+bench-governor: setup ui
+	$(CARGO) bench -p airlock-policy -p airlock-store --bench governor --bench audit
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);

@@ -29,21 +29,30 @@ fn the_destructive_request_executes_nothing_destructive() {
 }
 
 #[test]
-fn setting_the_log_level_is_refused_with_a_reason() {
+fn every_intent_gets_a_recorded_governor_decision_and_no_write_runs() {
     let data = tempfile::tempdir().unwrap();
     let outcome = ask_json(data.path(), "execute", "Set the log level to debug");
     assert!(tools_started(data.path())
         .iter()
         .all(|t| t != "set_log_level"));
-    for entry in outcome["plan"].as_array().unwrap() {
-        if entry["tool"] == "set_log_level" {
-            assert_eq!(entry["verdict"]["decision"], "refuse");
-            assert!(entry["verdict"]["reason"]
-                .as_str()
-                .unwrap()
-                .contains("read-only"));
+    let plan = outcome["plan"].as_array().unwrap();
+    for entry in plan {
+        let decision = &entry["decision"];
+        let name = decision["decision"].as_str().unwrap();
+        assert!(
+            ["allow", "deny", "require_approval", "clarify"].contains(&name),
+            "{decision}"
+        );
+        assert_eq!(decision["trace"][0]["layer"], "identity", "{decision}");
+        if name != "allow" {
+            assert!(decision["deciding_rule"].is_string(), "{decision}");
         }
     }
+    let kinds = event_kinds(data.path());
+    let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
+    assert_eq!(count("decision_made"), plan.len(), "{kinds:?}");
+    // Nothing starts without a token.
+    assert!(count("token_issued") >= count("tool_started"), "{kinds:?}");
 }
 
 #[test]
@@ -63,6 +72,8 @@ fn execute_mode_runs_read_only_tools_and_records_every_step() {
     for expected in [
         "request_received",
         "plan_proposed",
+        "decision_made",
+        "token_issued",
         "tool_started",
         "answer_generated",
     ] {

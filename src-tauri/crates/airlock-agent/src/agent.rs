@@ -20,6 +20,9 @@ use crate::governance::Governance;
 use crate::planner::{self, Example};
 use crate::{answer, check_request, AgentError, ToolRegistry};
 
+/// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
+pub const AUDIT_KEY: &str = "audit-checkpoints";
+
 /// Longest tool result kept in an event, in characters.
 const MAX_EVENT_RESULT_CHARS: usize = 4_000;
 
@@ -68,13 +71,36 @@ impl AgentConfig {
     }
 }
 
-/// The OS login name (`$USER`, else `$LOGNAME`), the principal requests run as.
+/// The login name of the OS user this process runs as: the principal requests run as. Taken
+/// from the process's user id and the password database, not from `$USER` (which anyone can
+/// set); `$USER` is used only where the user id cannot be read.
 #[must_use]
 pub fn os_principal() -> String {
-    ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|name| !name.is_empty()))
-        .unwrap_or_else(|| "unknown".to_owned())
+    os_user_name().unwrap_or_else(|| {
+        std::env::var("USER")
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned())
+    })
+}
+
+#[cfg(target_os = "linux")]
+fn os_user_name() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // /proc/self belongs to the process's effective user.
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let entry_uid: u32 = fields.nth(1)?.parse().ok()?;
+        (entry_uid == uid).then(|| name.to_owned())
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn os_user_name() -> Option<String> {
+    None
 }
 
 /// One intent of the plan with the governor's decision on it.
@@ -166,7 +192,10 @@ impl Agent {
     /// [`AgentError::Store`], [`AgentError::Tools`], [`AgentError::Plan`] (examples),
     /// [`AgentError::Policy`] or [`AgentError::Keys`].
     pub fn open(config: AgentConfig) -> Result<Self, AgentError> {
-        let store = Store::open(&config.data_dir)?;
+        let mut store = Store::open(&config.data_dir)?;
+        let audit_key =
+            airlock_connectors::keys::load_or_create_signing_key(AUDIT_KEY, &config.data_dir)?;
+        store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?;
         let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), simulator.tools());
         let examples =
@@ -320,10 +349,17 @@ impl Agent {
     ) -> Result<PlannedIntent, AgentError> {
         let decision = {
             let store = self.store();
-            let decision = self
-                .governance
-                .decide(&intent, request, conversation.as_str(), &store);
-            if matches!(decision.outcome, Outcome::Allow | Outcome::RequireApproval { .. }) {
+            let decision = self.governance.decide(
+                &intent,
+                trace.as_str(),
+                request,
+                conversation.as_str(),
+                &store,
+            );
+            if matches!(
+                decision.outcome,
+                Outcome::Allow | Outcome::RequireApproval { .. }
+            ) {
                 self.governance.record_spend(&store, &intent, &decision)?;
             }
             decision

@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 
 use airlock_core::Intent;
 use airlock_policy::token::{IntentToken, TokenError, TokenIssuer, TokenVerifier, VerifiedIntent};
-use airlock_policy::{Call, CallContext, Decision, Governor, LedgerError, SpendLedger};
-use airlock_store::{SpendStatus, Store};
+use airlock_policy::{Call, CallContext, Decision, Governor, Ledger, LedgerError, Standing};
+use airlock_store::{PrincipalStanding, SpendStatus, Store};
+use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::{AgentConfig, AgentError};
@@ -28,9 +29,13 @@ pub(crate) struct Governance {
 
 impl Governance {
     /// Loads the policy and the intent-token key.
-    pub fn open(config: &AgentConfig, specs: &[airlock_core::ToolSpec]) -> Result<Self, AgentError> {
+    pub fn open(
+        config: &AgentConfig,
+        specs: &[airlock_core::ToolSpec],
+    ) -> Result<Self, AgentError> {
         let governor = Governor::load(&config.policy_dir, specs, &config.fixtures_dir.join("sim"))?;
-        let key = airlock_connectors::keys::load_or_create_signing_key(TOKEN_KEY, &config.data_dir)?;
+        let key =
+            airlock_connectors::keys::load_or_create_signing_key(TOKEN_KEY, &config.data_dir)?;
         let verifying = key.verifying_key();
         Ok(Self {
             governor,
@@ -45,10 +50,18 @@ impl Governance {
         &self.principal
     }
 
-    /// Decides one intent of a plan for `request` in `session`.
-    pub fn decide(&self, intent: &Intent, request: &str, session: &str, store: &Store) -> Decision {
+    /// Decides one intent of the plan for `request` (trace `request_id`) in `session`.
+    pub fn decide(
+        &self,
+        intent: &Intent,
+        request_id: &str,
+        request: &str,
+        session: &str,
+        store: &Store,
+    ) -> Decision {
         let context = CallContext {
             session: session.to_owned(),
+            request_id: Some(request_id.to_owned()),
             request_text: Some(request.to_owned()),
             confidence: Some(intent.confidence),
             tainted: std::collections::BTreeSet::new(),
@@ -81,7 +94,11 @@ impl Governance {
     }
 
     /// The executor's check: the token must match this exact call and be unused.
-    pub fn verify(&self, token: Option<&IntentToken>, intent: &Intent) -> Result<VerifiedIntent, TokenError> {
+    pub fn verify(
+        &self,
+        token: Option<&IntentToken>,
+        intent: &Intent,
+    ) -> Result<VerifiedIntent, TokenError> {
         self.verifier.verify(
             token,
             &intent.tool,
@@ -92,7 +109,12 @@ impl Governance {
     }
 
     /// Records an allowed or pending spend so later budget decisions count it.
-    pub fn record_spend(&self, store: &Store, intent: &Intent, decision: &Decision) -> Result<(), AgentError> {
+    pub fn record_spend(
+        &self,
+        store: &Store,
+        intent: &Intent,
+        decision: &Decision,
+    ) -> Result<(), AgentError> {
         let Some(cents) = self.amount_cents(intent) else {
             return Ok(());
         };
@@ -111,17 +133,53 @@ fn now() -> OffsetDateTime {
     OffsetDateTime::now_local().unwrap_or_else(|_| OffsetDateTime::now_utc())
 }
 
-/// The store's spend ledger as the governor's budget source.
+/// The store as the governor's ledger: the spend ledger and principal standings.
 struct StoreLedger<'a>(&'a Store);
 
-impl SpendLedger for StoreLedger<'_> {
+fn rfc3339(at: OffsetDateTime) -> Result<String, LedgerError> {
+    at.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .map_err(|err| LedgerError(err.to_string()))
+}
+
+fn parse_time(text: Option<String>) -> Result<Option<OffsetDateTime>, LedgerError> {
+    text.map(|text| {
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map_err(|err| LedgerError(format!("stored time `{text}` is not RFC 3339: {err}")))
+    })
+    .transpose()
+}
+
+impl Ledger for StoreLedger<'_> {
     fn spent_cents(&self, principal: &str, since: OffsetDateTime) -> Result<i64, LedgerError> {
-        let since = since
-            .to_offset(time::UtcOffset::UTC)
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|err| LedgerError(err.to_string()))?;
         self.0
-            .spend_since(principal, &since)
+            .spend_since(principal, &rfc3339(since)?)
+            .map_err(|err| LedgerError(err.to_string()))
+    }
+
+    fn standing(&self, principal: &str) -> Result<Standing, LedgerError> {
+        let Some(stored) = self
+            .0
+            .principal_standing(principal)
+            .map_err(|err| LedgerError(err.to_string()))?
+        else {
+            return Ok(Standing::default());
+        };
+        Ok(Standing {
+            warned_at: parse_time(stored.warned_at)?,
+            warned_for: stored.warned_for,
+            blacklisted_until: parse_time(stored.blacklisted_until)?,
+        })
+    }
+
+    fn set_standing(&self, principal: &str, standing: &Standing) -> Result<(), LedgerError> {
+        let stored = PrincipalStanding {
+            warned_at: standing.warned_at.map(rfc3339).transpose()?,
+            warned_for: standing.warned_for.clone(),
+            blacklisted_until: standing.blacklisted_until.map(rfc3339).transpose()?,
+        };
+        self.0
+            .set_principal_standing(principal, &stored)
             .map_err(|err| LedgerError(err.to_string()))
     }
 }

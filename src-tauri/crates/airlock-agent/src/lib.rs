@@ -15,11 +15,12 @@ mod tools;
 
 pub use agent::{
     os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, PlannedIntent, Progress,
+    AUDIT_KEY,
 };
-pub use airlock_policy::{Decision, Outcome};
 pub use airlock_llm::registry::{
     default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,
 };
+pub use airlock_policy::{Decision, Outcome};
 pub use airlock_store::default_data_dir;
 pub use error::AgentError;
 pub use planner::{plan_schema, PlanError};

@@ -123,7 +123,9 @@ impl Printer {
                     approver_group,
                     reason,
                 } => format!("needs approval from {approver_group}{rule}: {reason}"),
-                Outcome::Clarify { questions } => format!("needs clarification{rule}: {}", questions.join(" ")),
+                Outcome::Clarify { questions } => {
+                    format!("needs clarification{rule}: {}", questions.join(" "))
+                }
             };
             self.line(&format!(
                 "  {}. {} {}  [confidence {:?}] {decision}",

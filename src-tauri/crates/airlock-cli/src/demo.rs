@@ -17,7 +17,11 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
         println!("Model: {} — {}", model.description, model.path.display());
     }
     println!("Data:  {}", paths.data_dir.display());
-    println!("As:    {} (policy {})\n", agent.principal(), paths.policy_dir.display());
+    println!(
+        "As:    {} (policy {})\n",
+        agent.principal(),
+        paths.policy_dir.display()
+    );
 
     let mut rows = Vec::new();
     for scenario in &scenarios {
@@ -47,7 +51,15 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
         ]);
     }
     print_table(
-        &["scenario", "mode", "expected", "actual", "governor: decision [deciding rule]", "secs", "result"],
+        &[
+            "scenario",
+            "mode",
+            "expected",
+            "actual",
+            "governor: decision [deciding rule]",
+            "secs",
+            "result",
+        ],
         &rows,
     );
     let passed = rows.iter().filter(|row| row[6] == "PASS").count();

@@ -1,6 +1,7 @@
 //! `airlock`: the headless Airlock binary.
 
 mod ask;
+mod audit;
 mod demo;
 mod models;
 mod paths;
@@ -68,6 +69,31 @@ enum Command {
     /// Check, evaluate and test the governor's policy.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Verify and export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain and the signed checkpoints; report the first bad row (exit 1).
+    Verify {
+        /// Verify this database file (a copy) instead of the data directory's, read-only.
+        #[arg(long, value_name = "FILE")]
+        database: Option<PathBuf>,
+        /// Also trust checkpoints signed by this Ed25519 public key (hex); repeatable.
+        #[arg(long = "public-key", value_name = "HEX")]
+        public_keys: Vec<String>,
+    },
+    /// Write the audit rows as JSON or CSV to stdout.
+    Export {
+        /// `json` or `csv`.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Only rows at or after this RFC 3339 time, e.g. 2026-11-01T00:00:00Z.
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -125,6 +151,13 @@ fn main() -> ExitCode {
             json,
         }) => policy::eval(&paths, &principal, &tool, &args, context.as_deref(), json),
         Command::Policy(PolicyCommand::Test) => policy::test(&paths),
+        Command::Audit(AuditCommand::Verify {
+            database,
+            public_keys,
+        }) => audit::verify(&paths, database.as_deref(), &public_keys),
+        Command::Audit(AuditCommand::Export { format, since }) => {
+            audit::export(&paths, &format, since.as_deref())
+        }
     };
     match result {
         Ok(code) => code,

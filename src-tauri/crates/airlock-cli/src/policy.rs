@@ -5,9 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use airlock_core::Confidence;
-use airlock_policy::{
-    cases, Call, CallContext, Decision, Governor, GovernorError, MemoryLedger,
-};
+use airlock_policy::{cases, Call, CallContext, Decision, Governor, GovernorError, MemoryLedger};
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -73,7 +71,9 @@ pub fn eval(
     };
     let now = match &context.now {
         Some(text) => OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-            .with_context(|| format!("--context now `{text}` is not RFC 3339, e.g. 2026-11-22T09:30:00Z"))?,
+            .with_context(|| {
+            format!("--context now `{text}` is not RFC 3339, e.g. 2026-11-22T09:30:00Z")
+        })?,
         None => OffsetDateTime::now_local().unwrap_or_else(|_| OffsetDateTime::now_utc()),
     };
     let governor = governor(paths)?;
@@ -83,6 +83,7 @@ pub fn eval(
     }
     let call_context = CallContext {
         session: context.session.unwrap_or_else(|| "policy-eval".to_owned()),
+        request_id: None,
         request_text: context.request,
         confidence: context.confidence,
         tainted: context.tainted,
@@ -99,7 +100,9 @@ pub fn eval(
     } else {
         print_decision(&decision);
     }
-    Ok(ExitCode::from(u8::try_from(decision.exit_code()).unwrap_or(1)))
+    Ok(ExitCode::from(
+        u8::try_from(decision.exit_code()).unwrap_or(1),
+    ))
 }
 
 /// `airlock policy test`: run `policy/tests/*.toml`.
@@ -107,7 +110,10 @@ pub fn test(paths: &Paths) -> anyhow::Result<ExitCode> {
     let dir = paths.policy_dir.join("tests");
     let results = cases::run_dir(&dir, || governor(paths))?;
     if results.is_empty() {
-        bail!("no cases in {}: add [[case]] tables to *.toml files there", dir.display());
+        bail!(
+            "no cases in {}: add [[case]] tables to *.toml files there",
+            dir.display()
+        );
     }
     let mut failed = 0;
     for result in &results {

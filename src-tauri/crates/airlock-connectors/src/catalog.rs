@@ -25,7 +25,12 @@ pub fn specs() -> Vec<ToolSpec> {
     specs
 }
 
-fn spec(name: &str, description: &str, parameters: serde_json::Value, effect: ToolEffect) -> ToolSpec {
+fn spec(
+    name: &str,
+    description: &str,
+    parameters: serde_json::Value,
+    effect: ToolEffect,
+) -> ToolSpec {
     ToolSpec {
         name: name.to_owned(),
         description: description.to_owned(),
@@ -188,7 +193,12 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), specs.len());
         for spec in &specs {
-            assert_eq!(spec.parameters["additionalProperties"], json!(false), "{}", spec.name);
+            assert_eq!(
+                spec.parameters["additionalProperties"],
+                json!(false),
+                "{}",
+                spec.name
+            );
             assert_eq!(spec.parameters["type"], json!("object"), "{}", spec.name);
         }
     }

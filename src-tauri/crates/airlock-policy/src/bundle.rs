@@ -163,7 +163,9 @@ fn list_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
             problems.push(Problem {
                 file: dir.display().to_string(),
                 line: None,
-                message: format!("cannot read the policy directory ({err}); pass --policy-dir or restore it"),
+                message: format!(
+                    "cannot read the policy directory ({err}); pass --policy-dir or restore it"
+                ),
             });
             Vec::new()
         }
@@ -171,8 +173,10 @@ fn list_files(dir: &Path, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
 }
 
 fn read(path: &Path, problems: &mut Vec<Problem>) -> Option<String> {
@@ -258,7 +262,7 @@ fn load_policies(
         let parsed = match parse_policy_file(&text) {
             Ok(parsed) => parsed,
             Err(err) => {
-                problems.extend(diagnostics(&file, &text, &err));
+                problems.extend(diagnostics(&file, &text, &*err));
                 continue;
             }
         };
@@ -268,8 +272,9 @@ fn load_policies(
                 problems.push(Problem {
                     file: file.clone(),
                     line: Some(line),
-                    message: "policy has no @id(\"…\") annotation; every decision must name its rule"
-                        .to_owned(),
+                    message:
+                        "policy has no @id(\"…\") annotation; every decision must name its rule"
+                            .to_owned(),
                 });
                 continue;
             };
@@ -300,8 +305,8 @@ struct PolicySource {
 }
 
 /// Parses one file's policies, each with the byte offset where its text starts.
-fn parse_policy_file(text: &str) -> Result<Vec<(Policy, usize)>, cedar_policy::ParseErrors> {
-    let set: PolicySet = text.parse()?;
+fn parse_policy_file(text: &str) -> Result<Vec<(Policy, usize)>, Box<cedar_policy::ParseErrors>> {
+    let set: PolicySet = text.parse().map_err(Box::new)?;
     let mut policies: Vec<(Policy, usize)> = set
         .policies()
         .map(|policy| (policy.clone(), policy_offset(text, policy)))
@@ -367,17 +372,26 @@ fn cross_check(
     };
     for (name, role) in &directory.roles {
         for tool in role.tools.iter().filter(|t| !tools.contains(*t)) {
-            unknown(PRINCIPALS_FILE, format!("role `{name}` lists `{tool}`, which the schema declares no action for"));
+            unknown(
+                PRINCIPALS_FILE,
+                format!("role `{name}` lists `{tool}`, which the schema declares no action for"),
+            );
         }
     }
     for (name, agent) in &directory.agents {
         for tool in agent.tools.iter().flatten().filter(|t| !tools.contains(*t)) {
-            unknown(PRINCIPALS_FILE, format!("agent `{name}` lists `{tool}`, which the schema declares no action for"));
+            unknown(
+                PRINCIPALS_FILE,
+                format!("agent `{name}` lists `{tool}`, which the schema declares no action for"),
+            );
         }
     }
     for (tool, rules) in &guards.tools {
         if !tools.contains(tool) {
-            unknown(GUARDS_FILE, format!("[tools.{tool}]: the schema declares no action `{tool}`"));
+            unknown(
+                GUARDS_FILE,
+                format!("[tools.{tool}]: the schema declares no action `{tool}`"),
+            );
         }
         if let Some(resource) = &rules.default_resource {
             let known = directory.systems.contains_key(resource)
@@ -387,8 +401,16 @@ fn cross_check(
             }
         }
     }
-    for tool in guards.rate_limits.tools.keys().filter(|t| !tools.contains(*t)) {
-        unknown(GUARDS_FILE, format!("[rate_limits.tools.{tool}]: the schema declares no action `{tool}`"));
+    for tool in guards
+        .rate_limits
+        .tools
+        .keys()
+        .filter(|t| !tools.contains(*t))
+    {
+        unknown(
+            GUARDS_FILE,
+            format!("[rate_limits.tools.{tool}]: the schema declares no action `{tool}`"),
+        );
     }
 }
 
@@ -465,5 +487,9 @@ fn chain(err: &dyn std::error::Error) -> String {
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
-    text.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }

@@ -13,7 +13,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::decision::Decision;
 use crate::governor::{Call, CallContext, Governor, GovernorError};
-use crate::ledger::MemoryLedger;
+use crate::ledger::{Ledger, LedgerError, MemoryLedger, Standing};
 
 /// When the first case of a file runs, unless it says otherwise: a Monday morning.
 const FIRST_CASE_AT: OffsetDateTime = time::macros::datetime!(2026-11-02 09:00 UTC);
@@ -148,7 +148,29 @@ pub fn run_dir(
     Ok(results)
 }
 
+/// A case's ledger: the file's shared standings (repeat offences span cases) and the case's
+/// own spending.
+struct CaseLedger<'a> {
+    shared: &'a MemoryLedger,
+    spends: MemoryLedger,
+}
+
+impl Ledger for CaseLedger<'_> {
+    fn spent_cents(&self, principal: &str, since: OffsetDateTime) -> Result<i64, LedgerError> {
+        self.spends.spent_cents(principal, since)
+    }
+
+    fn standing(&self, principal: &str) -> Result<Standing, LedgerError> {
+        self.shared.standing(principal)
+    }
+
+    fn set_standing(&self, principal: &str, standing: &Standing) -> Result<(), LedgerError> {
+        self.shared.set_standing(principal, standing)
+    }
+}
+
 fn run_file(file: &Path, cases: &[Case], governor: &Governor) -> Vec<CaseResult> {
+    let shared = MemoryLedger::default();
     cases
         .iter()
         .enumerate()
@@ -157,9 +179,14 @@ fn run_file(file: &Path, cases: &[Case], governor: &Governor) -> Vec<CaseResult>
                 .minute
                 .unwrap_or_else(|| i64::try_from(index).unwrap_or(i64::MAX));
             let now = FIRST_CASE_AT + Duration::minutes(minute);
-            let ledger = MemoryLedger::default();
+            let ledger = CaseLedger {
+                shared: &shared,
+                spends: MemoryLedger::default(),
+            };
             if case.spent_cents != 0 {
-                ledger.record(&case.principal, now - Duration::days(1), case.spent_cents);
+                ledger
+                    .spends
+                    .record(&case.principal, now - Duration::days(1), case.spent_cents);
             }
             let session = case
                 .session
@@ -167,6 +194,7 @@ fn run_file(file: &Path, cases: &[Case], governor: &Governor) -> Vec<CaseResult>
                 .unwrap_or_else(|| format!("{}#{index}", file.display()));
             let context = CallContext {
                 session,
+                request_id: None,
                 request_text: case.request.clone(),
                 confidence: case.confidence,
                 tainted: case.tainted.clone(),
@@ -212,7 +240,8 @@ fn compare(case: &Case, decision: &Decision) -> Vec<String> {
     }
     if let Some(approver) = &case.approver {
         match &decision.outcome {
-            crate::Outcome::RequireApproval { approver_group, .. } if approver_group == approver => {}
+            crate::Outcome::RequireApproval { approver_group, .. }
+                if approver_group == approver => {}
             other => failures.push(format!("expected approver `{approver}`, got {other:?}")),
         }
     }

@@ -140,7 +140,9 @@ impl InjectionConfig {
         let defaults = InjectionScreenConfig::default();
         InjectionScreenConfig {
             patterns: self.patterns.clone().unwrap_or(defaults.patterns),
-            min_encoded_length: self.min_encoded_length.unwrap_or(defaults.min_encoded_length),
+            min_encoded_length: self
+                .min_encoded_length
+                .unwrap_or(defaults.min_encoded_length),
         }
     }
 }

@@ -141,7 +141,9 @@ impl Directory {
         for (name, role) in &self.roles {
             for parent in &role.member_of {
                 if !self.roles.contains_key(parent) {
-                    problems.push(format!("role `{name}` is a member of unknown role `{parent}`"));
+                    problems.push(format!(
+                        "role `{name}` is a member of unknown role `{parent}`"
+                    ));
                 }
             }
         }
@@ -164,7 +166,8 @@ impl Directory {
                 .iter()
                 .map(|p| uid("Airlock::Role", p))
                 .collect();
-            entities.push(json!({"uid": uid("Airlock::Role", name), "attrs": {}, "parents": parents}));
+            entities
+                .push(json!({"uid": uid("Airlock::Role", name), "attrs": {}, "parents": parents}));
         }
         let members = self
             .users
@@ -185,7 +188,9 @@ impl Directory {
                 groups.insert(group.clone());
                 parents.push(uid("Airlock::Group", group));
             }
-            entities.push(json!({"uid": uid(kind.entity_type(), name), "attrs": {}, "parents": parents}));
+            entities.push(
+                json!({"uid": uid(kind.entity_type(), name), "attrs": {}, "parents": parents}),
+            );
         }
         for (name, system) in &self.systems {
             entities.push(json!({
@@ -206,7 +211,8 @@ impl Directory {
             }));
         }
         for group in groups {
-            entities.push(json!({"uid": uid("Airlock::Group", &group), "attrs": {}, "parents": []}));
+            entities
+                .push(json!({"uid": uid("Airlock::Group", &group), "attrs": {}, "parents": []}));
         }
         Value::Array(entities)
     }

@@ -25,7 +25,7 @@ use crate::layers::parameters::ArgumentSchema;
 use crate::layers::rate::Buckets;
 use crate::layers::sequence::{Recent, Sessions};
 use crate::layers::{allowlist, budget, identity, taint, Effect, Finding};
-use crate::ledger::SpendLedger;
+use crate::ledger::Ledger;
 
 /// One proposed tool call.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +43,9 @@ pub struct Call<'a> {
 pub struct CallContext {
     /// The session (conversation) the call belongs to; sequence rules look at its history.
     pub session: String,
+    /// The request this call is part of (its trace id): the intents of one request count as
+    /// one injection offence. `None`: every call is its own request.
+    pub request_id: Option<String>,
     /// The user's request text, screened for injections.
     pub request_text: Option<String>,
     /// The planner's confidence in this call; `None` when a person typed the call.
@@ -59,6 +62,7 @@ impl CallContext {
     pub fn new(session: impl Into<String>, now: OffsetDateTime) -> Self {
         Self {
             session: session.into(),
+            request_id: None,
             request_text: None,
             confidence: None,
             tainted: BTreeSet::new(),
@@ -99,11 +103,11 @@ struct Compiled {
     destructive: BTreeSet<String>,
 }
 
-/// Memory across calls: rate buckets, offenders, session histories.
+/// Memory across calls within this process: rate buckets and session histories. (Offences and
+/// spend live in the [`Ledger`].)
 #[derive(Default)]
 struct State {
     buckets: Buckets,
-    offences: Offences,
     sessions: Sessions,
 }
 
@@ -124,7 +128,11 @@ impl Governor {
     /// [`GovernorError::Policy`] with every problem of the policy files;
     /// [`GovernorError::Setup`] when a tool schema or guard configuration is invalid or a tool
     /// has no Cedar action.
-    pub fn load(policy_dir: &Path, tools: &[ToolSpec], sim_root: &Path) -> Result<Self, GovernorError> {
+    pub fn load(
+        policy_dir: &Path,
+        tools: &[ToolSpec],
+        sim_root: &Path,
+    ) -> Result<Self, GovernorError> {
         let bundle = PolicyBundle::load(policy_dir)?;
         Self::with_bundle(bundle, tools, sim_root)
     }
@@ -133,7 +141,11 @@ impl Governor {
     ///
     /// # Errors
     /// As [`Governor::load`], without the policy problems.
-    pub fn with_bundle(bundle: PolicyBundle, tools: &[ToolSpec], sim_root: &Path) -> Result<Self, GovernorError> {
+    pub fn with_bundle(
+        bundle: PolicyBundle,
+        tools: &[ToolSpec],
+        sim_root: &Path,
+    ) -> Result<Self, GovernorError> {
         let compiled = compile(bundle, tools, sim_root)?;
         Ok(Self {
             compiled,
@@ -149,7 +161,12 @@ impl Governor {
     /// # Errors
     /// As [`Governor::load`].
     pub fn reload(&mut self, policy_dir: &Path) -> Result<(), GovernorError> {
-        let tools: Vec<ToolSpec> = self.compiled.tools.values().map(|t| t.spec.clone()).collect();
+        let tools: Vec<ToolSpec> = self
+            .compiled
+            .tools
+            .values()
+            .map(|t| t.spec.clone())
+            .collect();
         let bundle = PolicyBundle::load(policy_dir)?;
         self.compiled = compile(bundle, &tools, &self.sim_root)?;
         Ok(())
@@ -162,8 +179,11 @@ impl Governor {
     }
 
     /// Decides one call. Never panics on any input; a failure to evaluate is a denial.
-    pub fn decide(&self, call: &Call<'_>, context: &CallContext, ledger: &dyn SpendLedger) -> Decision {
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn decide(&self, call: &Call<'_>, context: &CallContext, ledger: &dyn Ledger) -> Decision {
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut run = Run::default();
         let restricted_read = self.pipeline(&mut state, &mut run, call, context, ledger);
         let decision = run.finish();
@@ -171,9 +191,11 @@ impl Governor {
             restricted_read: restricted_read && !matches!(decision.outcome, Outcome::Deny { .. }),
             denied: matches!(decision.outcome, Outcome::Deny { .. }),
         };
-        state
-            .sessions
-            .remember(&self.compiled.bundle.guards.sequence, &context.session, recent);
+        state.sessions.remember(
+            &self.compiled.bundle.guards.sequence,
+            &context.session,
+            recent,
+        );
         decision
     }
 
@@ -184,14 +206,25 @@ impl Governor {
         run: &mut Run,
         call: &Call<'_>,
         context: &CallContext,
-        ledger: &dyn SpendLedger,
+        ledger: &dyn Ledger,
     ) -> bool {
         let compiled = &self.compiled;
         let bundle = &compiled.bundle;
         let guards = &bundle.guards;
         let now = context.now;
 
-        let blacklisted = state.offences.blacklisted_until(call.principal, now);
+        let offences = Offences::new(ledger);
+        let blacklisted = match offences.blacklisted_until(call.principal, now) {
+            Ok(until) => until,
+            Err(err) => {
+                return run.stop(Finding::deny(
+                    Layer::Identity,
+                    "identity.ledger_unavailable",
+                    format!("{err}; nothing is decided until it can be read"),
+                    Risk::High,
+                ))
+            }
+        };
         let (kind, member) = match identity::check(&bundle.directory, call.principal, blacklisted) {
             Ok((kind, member, finding)) => {
                 run.add(finding);
@@ -200,7 +233,13 @@ impl Governor {
             Err(finding) => return run.stop(finding),
         };
 
-        let tool = match allowlist::check(&bundle.directory, &compiled.tools, call.principal, member, call.tool) {
+        let tool = match allowlist::check(
+            &bundle.directory,
+            &compiled.tools,
+            call.principal,
+            member,
+            call.tool,
+        ) {
             Ok((tool, finding)) => {
                 run.add(finding);
                 tool
@@ -211,11 +250,16 @@ impl Governor {
         let rules = guards.tools.get(call.tool).unwrap_or(&default_rules);
         let is_write = tool.spec.effect == ToolEffect::Write;
 
-        let resource = match authorization::resolve(&bundle.directory, call.tool, rules, call.args) {
+        let resource = match authorization::resolve(&bundle.directory, call.tool, rules, call.args)
+        {
             Ok(resource) => resource,
             Err(finding) => return run.stop(finding),
         };
-        run.risk(base_risk(&resource, is_write, compiled.destructive.contains(call.tool)));
+        run.risk(base_risk(
+            &resource,
+            is_write,
+            compiled.destructive.contains(call.tool),
+        ));
         let amount_cents = rules
             .amount_param
             .as_deref()
@@ -235,7 +279,11 @@ impl Governor {
             return false;
         }
 
-        if run.add(state.buckets.check(&guards.rate_limits, call.principal, call.tool, now)) {
+        if run.add(
+            state
+                .buckets
+                .check(&guards.rate_limits, call.principal, call.tool, now),
+        ) {
             return false;
         }
         if run.add(tool.schema.check(call.tool, call.args, &guards.limits)) {
@@ -245,30 +293,73 @@ impl Governor {
         let tainted_texts: Vec<(String, &str)> = context
             .tainted
             .iter()
-            .filter_map(|name| call.args.get(name).and_then(Value::as_str).map(|text| (format!("argument `{name}`"), text)))
+            .filter_map(|name| {
+                call.args
+                    .get(name)
+                    .and_then(Value::as_str)
+                    .map(|text| (format!("argument `{name}`"), text))
+            })
             .collect();
         let mut texts: Vec<(&str, &str)> = Vec::with_capacity(1 + tainted_texts.len());
         if let Some(request) = &context.request_text {
             texts.push(("the request", request));
         }
-        texts.extend(tainted_texts.iter().map(|(label, text)| (label.as_str(), *text)));
-        if run.add(state.offences.check(&compiled.screen, &guards.injection, call.principal, &texts, now)) {
+        texts.extend(
+            tainted_texts
+                .iter()
+                .map(|(label, text)| (label.as_str(), *text)),
+        );
+        if run.add(offences.check(
+            &compiled.screen,
+            &guards.injection,
+            call.principal,
+            context.request_id.as_deref(),
+            &texts,
+            now,
+        )) {
             return false;
         }
 
-        if run.add(taint::check(&guards.taint, call.tool, rules, &context.tainted)) {
+        if run.add(taint::check(
+            &guards.taint,
+            call.tool,
+            rules,
+            &context.tainted,
+        )) {
             return false;
         }
-        if run.add(business::check(&compiled.guards, &guards.amounts, call.tool, rules, call.args)) {
+        if run.add(business::check(
+            &compiled.guards,
+            &guards.amounts,
+            call.tool,
+            rules,
+            call.args,
+        )) {
             return false;
         }
-        if rules.amount_param.is_some() && run.add(budget::check(&guards.budget, ledger, call.principal, amount_cents, now)) {
+        if rules.amount_param.is_some()
+            && run.add(budget::check(
+                &guards.budget,
+                ledger,
+                call.principal,
+                amount_cents,
+                now,
+            ))
+        {
             return false;
         }
-        if run.add(state.sessions.check(&guards.sequence, &context.session, call.tool, is_write)) {
+        if run.add(
+            state
+                .sessions
+                .check(&guards.sequence, &context.session, call.tool, is_write),
+        ) {
             return false;
         }
-        run.add(clarification(guards.clarify.min_confidence, call.tool, context.confidence));
+        run.add(clarification(
+            guards.clarify.min_confidence,
+            call.tool,
+            context.confidence,
+        ));
         !is_write && resource.is_restricted()
     }
 }
@@ -358,7 +449,13 @@ impl Run {
         } else if let Some((questions, rule)) = self.clarify {
             (Outcome::Clarify { questions }, Some(rule))
         } else if let Some((approver_group, reason, rule)) = self.approval {
-            (Outcome::RequireApproval { approver_group, reason }, Some(rule))
+            (
+                Outcome::RequireApproval {
+                    approver_group,
+                    reason,
+                },
+                Some(rule),
+            )
         } else {
             let rule = self
                 .trace
@@ -377,7 +474,11 @@ impl Run {
     }
 }
 
-fn compile(bundle: PolicyBundle, specs: &[ToolSpec], sim_root: &Path) -> Result<Compiled, GovernorError> {
+fn compile(
+    bundle: PolicyBundle,
+    specs: &[ToolSpec],
+    sim_root: &Path,
+) -> Result<Compiled, GovernorError> {
     let actions = bundle.tools();
     let mut tools = BTreeMap::new();
     for spec in specs {
@@ -387,12 +488,24 @@ fn compile(bundle: PolicyBundle, specs: &[ToolSpec], sim_root: &Path) -> Result<
                 spec.name
             )));
         }
-        let schema = ArgumentSchema::compile(spec)
-            .map_err(|err| GovernorError::Setup(format!("tool `{}` has an invalid argument schema: {err}", spec.name)))?;
-        tools.insert(spec.name.clone(), GovernedTool { spec: spec.clone(), schema });
+        let schema = ArgumentSchema::compile(spec).map_err(|err| {
+            GovernorError::Setup(format!(
+                "tool `{}` has an invalid argument schema: {err}",
+                spec.name
+            ))
+        })?;
+        tools.insert(
+            spec.name.clone(),
+            GovernedTool {
+                spec: spec.clone(),
+                schema,
+            },
+        );
     }
     let destructive_group = EntityUid::from_type_name_and_id(
-        "Airlock::Action".parse().map_err(|err| GovernorError::Setup(format!("{err}")))?,
+        "Airlock::Action"
+            .parse()
+            .map_err(|err| GovernorError::Setup(format!("{err}")))?,
         cedar_policy::EntityId::new("destructive"),
     );
     let destructive = actions
@@ -401,18 +514,27 @@ fn compile(bundle: PolicyBundle, specs: &[ToolSpec], sim_root: &Path) -> Result<
             let Ok(action_type) = "Airlock::Action".parse() else {
                 return false;
             };
-            let uid = EntityUid::from_type_name_and_id(action_type, cedar_policy::EntityId::new(name.as_str()));
+            let uid = EntityUid::from_type_name_and_id(
+                action_type,
+                cedar_policy::EntityId::new(name.as_str()),
+            );
             bundle.entities.is_ancestor_of(&destructive_group, &uid)
         })
         .cloned()
         .collect();
-    let setup = |what: &str, err: String| GovernorError::Setup(format!("{what} in {}: {err}", bundle.dir.join(crate::bundle::GUARDS_FILE).display()));
+    let setup = |what: &str, err: String| {
+        GovernorError::Setup(format!(
+            "{what} in {}: {err}",
+            bundle.dir.join(crate::bundle::GUARDS_FILE).display()
+        ))
+    };
     let guards = Guards {
         command: CommandGuard::new(bundle.guards.command.clone(), sim_root.to_path_buf()),
         sql: SqlGuard::new(bundle.guards.sql.clone()),
         config: ConfigGuard::new(bundle.guards.config.clone()),
     };
-    let screen = InjectionScreen::new(bundle.guards.injection.screen()).map_err(|err| setup("[injection]", err.to_string()))?;
+    let screen = InjectionScreen::new(bundle.guards.injection.screen())
+        .map_err(|err| setup("[injection]", err.to_string()))?;
     Ok(Compiled {
         bundle,
         tools,

@@ -21,4 +21,4 @@ pub mod token;
 pub use bundle::{PolicyBundle, PolicyError, Problem, GUARDS_FILE, PRINCIPALS_FILE};
 pub use decision::{Decision, Layer, Outcome, Risk, Step, Verdict};
 pub use governor::{Call, CallContext, Governor, GovernorError};
-pub use ledger::{LedgerError, MemoryLedger, SpendLedger};
+pub use ledger::{Ledger, LedgerError, MemoryLedger, Standing};

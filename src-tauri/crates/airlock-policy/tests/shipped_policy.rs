@@ -48,14 +48,29 @@ fn every_shipped_policy_case_passes() {
 fn every_decision_traces_the_layers_it_ran_in_order() {
     let governor = governor(&policy_dir()).unwrap();
     let args = json!({"source": "syslog", "tail": 20});
-    let call = Call { principal: "olivia", tool: "get_logs", args: args.as_object().unwrap() };
+    let call = Call {
+        principal: "olivia",
+        tool: "get_logs",
+        args: args.as_object().unwrap(),
+    };
     let context = CallContext::new("s", datetime!(2026-11-02 09:00 UTC));
     let decision = governor.decide(&call, &context, &MemoryLedger::default());
     assert_eq!(decision.outcome, Outcome::Allow);
     let layers: Vec<&str> = decision.trace.iter().map(|s| s.layer.name()).collect();
     assert_eq!(
         layers,
-        ["identity", "allowlist", "authorization", "rate_limit", "parameters", "injection", "taint", "business_guards", "sequence", "clarification"]
+        [
+            "identity",
+            "allowlist",
+            "authorization",
+            "rate_limit",
+            "parameters",
+            "injection",
+            "taint",
+            "business_guards",
+            "sequence",
+            "clarification"
+        ]
     );
     assert_eq!(decision.deciding_rule.as_deref(), Some("viewers-read"));
 }
@@ -68,7 +83,9 @@ fn a_cedar_syntax_error_is_reported_with_its_line() {
     text.push_str("\n@id(\"broken\")\npermit (principal, action, resource) when { context.amount_cents >> 3 };\n");
     let line = text.lines().count();
     fs::write(&path, &text).unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded a broken policy") };
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded a broken policy")
+    };
     let problem = &err.problems[0];
     assert_eq!(problem.file, "plant.cedar");
     assert_eq!(problem.line, Some(line), "{err}");
@@ -83,8 +100,14 @@ fn a_policy_that_does_not_fit_the_schema_is_reported_with_its_line() {
     text.push_str("\n@id(\"typo\")\npermit (principal, action, resource)\nwhen { context.ammount_cents > 5 };\n");
     let line = text.lines().position(|l| l.contains("ammount")).unwrap() + 1;
     fs::write(&path, &text).unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded a policy with a typo") };
-    let problems: Vec<_> = err.problems.iter().filter(|p| p.message.contains("typo")).collect();
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded a policy with a typo")
+    };
+    let problems: Vec<_> = err
+        .problems
+        .iter()
+        .filter(|p| p.message.contains("typo"))
+        .collect();
     assert_eq!(problems.len(), 1, "one report per policy and line: {err}");
     assert_eq!(problems[0].line, Some(line), "{err}");
 }
@@ -96,28 +119,56 @@ fn a_policy_without_an_id_is_refused() {
     let mut text = fs::read_to_string(&path).unwrap();
     text.push_str("\npermit (principal, action, resource);\n");
     fs::write(&path, &text).unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded") };
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded")
+    };
     assert!(err.to_string().contains("no @id"), "{err}");
 }
 
 #[test]
 fn toml_mistakes_are_reported_with_their_lines() {
     let copy = copy_policy();
-    fs::write(copy.path().join("guards.toml"), "[limits]\nmax_args_bytes = 10\nmax_strng_chars = 5\n").unwrap();
-    fs::write(copy.path().join("principals.toml"), "[users.olivia]\nroles = [\"operator\"\n").unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded") };
-    let guards = err.problems.iter().find(|p| p.file == "guards.toml").unwrap();
+    fs::write(
+        copy.path().join("guards.toml"),
+        "[limits]\nmax_args_bytes = 10\nmax_strng_chars = 5\n",
+    )
+    .unwrap();
+    fs::write(
+        copy.path().join("principals.toml"),
+        "[users.olivia]\nroles = [\"operator\"\n",
+    )
+    .unwrap();
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded")
+    };
+    let guards = err
+        .problems
+        .iter()
+        .find(|p| p.file == "guards.toml")
+        .unwrap();
     assert_eq!(guards.line, Some(3), "{err}");
     assert!(guards.message.contains("max_strng_chars"));
-    assert!(err.problems.iter().any(|p| p.file == "principals.toml"), "{err}");
+    assert!(
+        err.problems.iter().any(|p| p.file == "principals.toml"),
+        "{err}"
+    );
 }
 
 #[test]
 fn non_utf8_policy_files_are_reported() {
     let copy = copy_policy();
-    fs::write(copy.path().join("guards.toml"), b"[limits]\nmax_args_bytes = 1\n# \xff\xfe\n").unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded") };
-    assert!(err.to_string().contains("guards.toml:3: not UTF-8"), "{err}");
+    fs::write(
+        copy.path().join("guards.toml"),
+        b"[limits]\nmax_args_bytes = 1\n# \xff\xfe\n",
+    )
+    .unwrap();
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded")
+    };
+    assert!(
+        err.to_string().contains("guards.toml:3: not UTF-8"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -125,9 +176,13 @@ fn unknown_names_in_the_directory_are_reported() {
     let copy = copy_policy();
     let path = copy.path().join("principals.toml");
     let mut text = fs::read_to_string(&path).unwrap();
-    text.push_str("\n[users.zed]\nroles = [\"operater\"]\n[roles.ghost]\ntools = [\"launch_missiles\"]\n");
+    text.push_str(
+        "\n[users.zed]\nroles = [\"operater\"]\n[roles.ghost]\ntools = [\"launch_missiles\"]\n",
+    );
     fs::write(&path, text).unwrap();
-    let Err(GovernorError::Policy(err)) = governor(copy.path()) else { panic!("loaded") };
+    let Err(GovernorError::Policy(err)) = governor(copy.path()) else {
+        panic!("loaded")
+    };
     let text = err.to_string();
     assert!(text.contains("unknown role `operater`"), "{text}");
     assert!(text.contains("launch_missiles"), "{text}");
@@ -138,17 +193,39 @@ fn a_failed_reload_keeps_the_last_good_policy_in_force() {
     let copy = copy_policy();
     let mut governor = governor(copy.path()).unwrap();
     let args = json!({"level": "debug"});
-    let call = Call { principal: "olivia", tool: "set_log_level", args: args.as_object().unwrap() };
+    let call = Call {
+        principal: "olivia",
+        tool: "set_log_level",
+        args: args.as_object().unwrap(),
+    };
     let context = CallContext::new("s", datetime!(2026-11-02 09:00 UTC));
-    assert_eq!(governor.decide(&call, &context, &MemoryLedger::default()).outcome, Outcome::Allow);
-    fs::write(copy.path().join("plant.cedar"), "permit (principal, action, resource) when {").unwrap();
+    assert_eq!(
+        governor
+            .decide(&call, &context, &MemoryLedger::default())
+            .outcome,
+        Outcome::Allow
+    );
+    fs::write(
+        copy.path().join("plant.cedar"),
+        "permit (principal, action, resource) when {",
+    )
+    .unwrap();
     assert!(governor.reload(copy.path()).is_err());
-    assert_eq!(governor.decide(&call, &context, &MemoryLedger::default()).outcome, Outcome::Allow);
+    assert_eq!(
+        governor
+            .decide(&call, &context, &MemoryLedger::default())
+            .outcome,
+        Outcome::Allow
+    );
     // A good edit takes effect: without the log-level permit the operator is denied.
     let text = fs::read_to_string(policy_dir().join("plant.cedar")).unwrap();
     let start = text.find("@id(\"operators-set-log-level\")").unwrap();
     let end = start + text[start..].find(";\n").unwrap() + 2;
-    fs::write(copy.path().join("plant.cedar"), format!("{}{}", &text[..start], &text[end..])).unwrap();
+    fs::write(
+        copy.path().join("plant.cedar"),
+        format!("{}{}", &text[..start], &text[end..]),
+    )
+    .unwrap();
     governor.reload(copy.path()).unwrap();
     let decision = governor.decide(&call, &context, &MemoryLedger::default());
     assert_eq!(decision.deciding_rule.as_deref(), Some("cedar.no_permit"));

@@ -38,6 +38,7 @@ mod migrations;
 mod open;
 pub mod redact;
 mod spend;
+mod standing;
 mod verify;
 
 pub use conversations::{ConversationId, StoredMessage};
@@ -47,4 +48,5 @@ pub use export::ExportFormat;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
 pub use redact::Redactor;
 pub use spend::SpendStatus;
+pub use standing::PrincipalStanding;
 pub use verify::{AuditProblem, AuditProblemKind, AuditReport};

@@ -136,6 +136,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         BEGIN SELECT RAISE(ABORT, 'spends are never deleted'); END;
     ",
     ),
+    // 5: each principal's standing with the injection screen (see standing.rs), so a warning or
+    // a blacklisting outlives the process that issued it.
+    Migration::sql(
+        r"
+    CREATE TABLE principal_standing (
+        principal          TEXT PRIMARY KEY,
+        warned_at          TEXT,
+        warned_for         TEXT,
+        blacklisted_until  TEXT,
+        updated_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and

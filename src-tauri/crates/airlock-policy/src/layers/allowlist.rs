@@ -21,7 +21,10 @@ pub(crate) fn check<'t, T: AsRef<ToolSpec>>(
         return Err(Finding::deny(
             Layer::Allowlist,
             "allowlist.unknown_tool",
-            format!("there is no tool `{tool}`; the tools are: {}", tools.keys().cloned().collect::<Vec<_>>().join(", ")),
+            format!(
+                "there is no tool `{tool}`; the tools are: {}",
+                tools.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
             Risk::Medium,
         ));
     };
@@ -35,13 +38,24 @@ pub(crate) fn check<'t, T: AsRef<ToolSpec>>(
         return Err(Finding::deny(
             Layer::Allowlist,
             rule,
-            format!("`{principal}` may not use `{tool}`; its tools are: {}", if allowed.is_empty() { "none".to_owned() } else { allowed.into_iter().collect::<Vec<_>>().join(", ") }),
+            format!(
+                "`{principal}` may not use `{tool}`; its tools are: {}",
+                if allowed.is_empty() {
+                    "none".to_owned()
+                } else {
+                    allowed.into_iter().collect::<Vec<_>>().join(", ")
+                }
+            ),
             Risk::Medium,
         ));
     }
     Ok((
         governed,
-        Finding::pass(Layer::Allowlist, format!("`{tool}` is on `{principal}`'s allowlist"), Risk::Low),
+        Finding::pass(
+            Layer::Allowlist,
+            format!("`{tool}` is on `{principal}`'s allowlist"),
+            Risk::Low,
+        ),
     ))
 }
 

@@ -51,18 +51,29 @@ pub(crate) fn resolve(
         .resource_param
         .as_deref()
         .and_then(|param| args.get(param))
-        .map(|value| value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string()));
+        .map(|value| {
+            value
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| value.to_string())
+        });
     let id = named.or_else(|| rules.default_resource.clone());
     let (noun, known): (&str, Vec<&String>) = match rules.resource_kind {
         ResourceKind::System => ("system", directory.systems.keys().collect()),
         ResourceKind::Document => ("document", directory.documents.keys().collect()),
     };
-    let known_list = known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+    let known_list = known
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     let Some(id) = id else {
         return Err(Finding::clarify(
             Layer::Authorization,
             "clarify.missing_resource",
-            vec![format!("Which {noun} should `{tool}` act on? Known: {known_list}.")],
+            vec![format!(
+                "Which {noun} should `{tool}` act on? Known: {known_list}."
+            )],
             Risk::Low,
         ));
     };
@@ -84,7 +95,9 @@ pub(crate) fn resolve(
         Finding::clarify(
             Layer::Authorization,
             "clarify.unknown_resource",
-            vec![format!("`{id}` is not a known {noun}. Which one did you mean: {known_list}?")],
+            vec![format!(
+                "`{id}` is not a known {noun}. Which one did you mean: {known_list}?"
+            )],
             Risk::Low,
         )
     })
@@ -103,7 +116,11 @@ pub(crate) struct CedarQuery<'a> {
 
 /// Asks Cedar and turns its answer (and the annotations of the deciding policies) into a
 /// finding.
-pub(crate) fn check(authorizer: &Authorizer, bundle: &PolicyBundle, query: &CedarQuery<'_>) -> Finding {
+pub(crate) fn check(
+    authorizer: &Authorizer,
+    bundle: &PolicyBundle,
+    query: &CedarQuery<'_>,
+) -> Finding {
     let request = match build_request(query) {
         Ok(request) => request,
         Err(message) => {
@@ -166,7 +183,12 @@ pub(crate) fn check(authorizer: &Authorizer, bundle: &PolicyBundle, query: &Ceda
                             errors.join("; ")
                         ));
                     }
-                    Finding::deny(Layer::Authorization, "cedar.no_permit", reason, Risk::Medium)
+                    Finding::deny(
+                        Layer::Authorization,
+                        "cedar.no_permit",
+                        reason,
+                        Risk::Medium,
+                    )
                 }
             }
         }
@@ -175,10 +197,17 @@ pub(crate) fn check(authorizer: &Authorizer, bundle: &PolicyBundle, query: &Ceda
                 .iter()
                 .find(|id| annotation(id, "decision").as_deref() == Some("approval"));
             if let Some(id) = approval {
-                let group = annotation(id, "approver").unwrap_or_else(|| DEFAULT_APPROVER.to_owned());
+                let group =
+                    annotation(id, "approver").unwrap_or_else(|| DEFAULT_APPROVER.to_owned());
                 let reason = annotation(id, "reason")
                     .unwrap_or_else(|| format!("policy `{id}` requires approval"));
-                return Finding::approval(Layer::Authorization, id.clone(), group, reason, Risk::Medium);
+                return Finding::approval(
+                    Layer::Authorization,
+                    id.clone(),
+                    group,
+                    reason,
+                    Risk::Medium,
+                );
             }
             let mut finding = Finding::pass(
                 Layer::Authorization,

@@ -6,12 +6,12 @@ use time::{Duration, OffsetDateTime};
 use super::Finding;
 use crate::config::BudgetConfig;
 use crate::decision::{Layer, Risk};
-use crate::ledger::SpendLedger;
+use crate::ledger::Ledger;
 
 /// Checks that `amount_cents` fits in what is left of `principal`'s budget at `now`.
 pub(crate) fn check(
     config: &BudgetConfig,
-    ledger: &dyn SpendLedger,
+    ledger: &dyn Ledger,
     principal: &str,
     amount_cents: i64,
     now: OffsetDateTime,
@@ -57,7 +57,7 @@ pub(crate) fn money(cents: i64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
     for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
@@ -69,7 +69,7 @@ pub(crate) fn money(cents: i64) -> String {
 mod tests {
     use super::*;
     use crate::decision::Verdict;
-    use crate::ledger::{LedgerError, MemoryLedger};
+    use crate::ledger::{LedgerError, MemoryLedger, Standing};
 
     fn config() -> BudgetConfig {
         BudgetConfig {
@@ -83,11 +83,20 @@ mod tests {
     fn requests_that_pass_alone_fail_together() {
         let ledger = MemoryLedger::default();
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(365);
-        assert_eq!(check(&config(), &ledger, "olivia", 60_000, now).step.verdict, Verdict::Pass);
+        assert_eq!(
+            check(&config(), &ledger, "olivia", 60_000, now)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
         ledger.record("olivia", now - Duration::days(10), 60_000);
         let finding = check(&config(), &ledger, "olivia", 60_000, now);
         assert_eq!(finding.step.rules, ["budget.window_exceeded"]);
-        assert!(finding.step.detail.contains("600.00"), "{}", finding.step.detail);
+        assert!(
+            finding.step.detail.contains("600.00"),
+            "{}",
+            finding.step.detail
+        );
     }
 
     #[test]
@@ -95,16 +104,32 @@ mod tests {
         let ledger = MemoryLedger::default();
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(365);
         ledger.record("olivia", now - Duration::days(91), 90_000);
-        assert_eq!(check(&config(), &ledger, "olivia", 60_000, now).step.verdict, Verdict::Pass);
+        assert_eq!(
+            check(&config(), &ledger, "olivia", 60_000, now)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
         ledger.record("olivia", now - Duration::days(90), 90_000);
-        assert_eq!(check(&config(), &ledger, "olivia", 60_000, now).step.verdict, Verdict::Deny);
+        assert_eq!(
+            check(&config(), &ledger, "olivia", 60_000, now)
+                .step
+                .verdict,
+            Verdict::Deny
+        );
     }
 
     #[test]
     fn an_unreadable_ledger_denies() {
         struct Broken;
-        impl SpendLedger for Broken {
+        impl Ledger for Broken {
             fn spent_cents(&self, _: &str, _: OffsetDateTime) -> Result<i64, LedgerError> {
+                Err(LedgerError("database is locked".to_owned()))
+            }
+            fn standing(&self, _: &str) -> Result<Standing, LedgerError> {
+                Err(LedgerError("database is locked".to_owned()))
+            }
+            fn set_standing(&self, _: &str, _: &Standing) -> Result<(), LedgerError> {
                 Err(LedgerError("database is locked".to_owned()))
             }
         }

@@ -35,26 +35,47 @@ pub(crate) fn check(
         match run_guard(guards, kind, args) {
             Ok(detail) => passed.push(detail),
             Err(violation) => {
-                return Finding::deny(Layer::BusinessGuards, violation.rule, violation.message, Risk::High)
+                return Finding::deny(
+                    Layer::BusinessGuards,
+                    violation.rule,
+                    violation.message,
+                    Risk::High,
+                )
             }
         }
     }
     if let Some(param) = &rules.amount_param {
         match amount(amounts, param, args.get(param)) {
-            Ok(cents) => passed.push(format!("amount {} within limits", super::budget::money(cents))),
+            Ok(cents) => passed.push(format!(
+                "amount {} within limits",
+                super::budget::money(cents)
+            )),
             Err(violation) => {
-                return Finding::deny(Layer::BusinessGuards, violation.rule, violation.message, Risk::High)
+                return Finding::deny(
+                    Layer::BusinessGuards,
+                    violation.rule,
+                    violation.message,
+                    Risk::High,
+                )
             }
         }
     }
     if passed.is_empty() {
-        Finding::pass(Layer::BusinessGuards, format!("no business guard applies to `{tool}`"), Risk::Low)
+        Finding::pass(
+            Layer::BusinessGuards,
+            format!("no business guard applies to `{tool}`"),
+            Risk::Low,
+        )
     } else {
         Finding::pass(Layer::BusinessGuards, passed.join("; "), Risk::Low)
     }
 }
 
-fn string_arg<'a>(args: &'a Map<String, Value>, name: &str, kind: &str) -> Result<&'a str, Violation> {
+fn string_arg<'a>(
+    args: &'a Map<String, Value>,
+    name: &str,
+    kind: &str,
+) -> Result<&'a str, Violation> {
     args.get(name).and_then(Value::as_str).ok_or_else(|| {
         Violation::new(
             format!("{kind}.missing_argument"),
@@ -63,15 +84,29 @@ fn string_arg<'a>(args: &'a Map<String, Value>, name: &str, kind: &str) -> Resul
     })
 }
 
-fn run_guard(guards: &Guards, kind: GuardKind, args: &Map<String, Value>) -> Result<String, Violation> {
+fn run_guard(
+    guards: &Guards,
+    kind: GuardKind,
+    args: &Map<String, Value>,
+) -> Result<String, Violation> {
     match kind {
         GuardKind::Command => {
-            let checked = guards.command.check(string_arg(args, "command", "command")?)?;
-            Ok(format!("command guard: `{}` with {} argument(s) allowed", checked.program, checked.args.len()))
+            let checked = guards
+                .command
+                .check(string_arg(args, "command", "command")?)?;
+            Ok(format!(
+                "command guard: `{}` with {} argument(s) allowed",
+                checked.program,
+                checked.args.len()
+            ))
         }
         GuardKind::Sql => {
             let checked = guards.sql.check(string_arg(args, "sql", "sql")?)?;
-            Ok(format!("SQL guard: SELECT on {} allowed, runs as `{}`", checked.tables.join(", "), checked.sql))
+            Ok(format!(
+                "SQL guard: SELECT on {} allowed, runs as `{}`",
+                checked.tables.join(", "),
+                checked.sql
+            ))
         }
         GuardKind::Config => {
             let key = string_arg(args, "key", "config")?;
@@ -83,21 +118,45 @@ fn run_guard(guards: &Guards, kind: GuardKind, args: &Map<String, Value>) -> Res
 }
 
 /// The amount in integer cents, refused when missing, fractional, negative, zero or absurd.
-pub(crate) fn amount(config: &AmountsConfig, param: &str, value: Option<&Value>) -> Result<i64, Violation> {
+pub(crate) fn amount(
+    config: &AmountsConfig,
+    param: &str,
+    value: Option<&Value>,
+) -> Result<i64, Violation> {
     let Some(value) = value else {
-        return Err(Violation::new("amount.missing", format!("`{param}` is required: the amount in integer cents")));
+        return Err(Violation::new(
+            "amount.missing",
+            format!("`{param}` is required: the amount in integer cents"),
+        ));
     };
     let Some(cents) = value.as_i64() else {
-        let what = if value.is_number() { "not a whole number of cents" } else { "not a number" };
-        return Err(Violation::new("amount.not_integer_cents", format!("`{param}` = {} is {what}; give the amount in integer cents (12.50 is 1250)", super::parameters::truncate(&value.to_string(), 40))));
+        let what = if value.is_number() {
+            "not a whole number of cents"
+        } else {
+            "not a number"
+        };
+        return Err(Violation::new(
+            "amount.not_integer_cents",
+            format!(
+                "`{param}` = {} is {what}; give the amount in integer cents (12.50 is 1250)",
+                super::parameters::truncate(&value.to_string(), 40)
+            ),
+        ));
     };
     if cents <= 0 {
-        return Err(Violation::new("amount.not_positive", format!("`{param}` must be more than zero, not {cents}")));
+        return Err(Violation::new(
+            "amount.not_positive",
+            format!("`{param}` must be more than zero, not {cents}"),
+        ));
     }
     if cents > config.max_cents {
         return Err(Violation::new(
             "amount.absurd",
-            format!("{} is above the {} limit for one request; split it or ask finance", super::budget::money(cents), super::budget::money(config.max_cents)),
+            format!(
+                "{} is above the {} limit for one request; split it or ask finance",
+                super::budget::money(cents),
+                super::budget::money(config.max_cents)
+            ),
         ));
     }
     Ok(cents)
@@ -112,7 +171,10 @@ mod tests {
     #[test]
     fn amounts_must_be_positive_whole_cents_within_the_limit() {
         let config = AmountsConfig::default();
-        assert_eq!(amount(&config, "amount_cents", Some(&json!(1250))).unwrap(), 1250);
+        assert_eq!(
+            amount(&config, "amount_cents", Some(&json!(1250))).unwrap(),
+            1250
+        );
         for (value, rule) in [
             (None, "amount.missing"),
             (Some(json!(12.5)), "amount.not_integer_cents"),

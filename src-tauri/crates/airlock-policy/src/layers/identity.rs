@@ -48,7 +48,11 @@ pub(crate) fn check<'d>(
     Ok((
         kind,
         member,
-        Finding::pass(Layer::Identity, format!("{what} `{principal}` with {roles}"), Risk::Low),
+        Finding::pass(
+            Layer::Identity,
+            format!("{what} `{principal}` with {roles}"),
+            Risk::Low,
+        ),
     ))
 }
 

@@ -3,61 +3,77 @@
 //! warning window blacklists the principal. Both expire; at the expiry instant itself the
 //! principal is free again.
 
-use std::collections::HashMap;
-
 use time::{Duration, OffsetDateTime};
 
 use super::Finding;
 use crate::config::InjectionConfig;
 use crate::decision::{Layer, Risk};
 use crate::guards::injection::InjectionScreen;
+use crate::ledger::{Ledger, LedgerError, Standing};
 
-/// One principal's standing.
-#[derive(Debug, Clone, Copy, Default)]
-struct Standing {
-    warned_at: Option<OffsetDateTime>,
-    blacklisted_until: Option<OffsetDateTime>,
+/// Offences per principal, kept in the ledger so they outlive the process.
+pub(crate) struct Offences<'l> {
+    ledger: &'l dyn Ledger,
 }
 
-/// Offences per principal.
-#[derive(Debug, Default)]
-pub(crate) struct Offences {
-    standing: HashMap<String, Standing>,
-}
+impl<'l> Offences<'l> {
+    /// Offences as recorded in `ledger`.
+    pub fn new(ledger: &'l dyn Ledger) -> Self {
+        Self { ledger }
+    }
 
-impl Offences {
     /// The end of `principal`'s blacklisting, if it is still in force at `now`.
-    pub fn blacklisted_until(&self, principal: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
-        self.standing
-            .get(principal)
-            .and_then(|s| s.blacklisted_until)
-            .filter(|until| now < *until)
+    pub fn blacklisted_until(
+        &self,
+        principal: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, LedgerError> {
+        Ok(self
+            .ledger
+            .standing(principal)?
+            .blacklisted_until
+            .filter(|until| now < *until))
     }
 
     /// Records an offence at `now`: returns the blacklisting's end when this is a repeat within
     /// the window, `None` when it is a (first) warning.
-    fn offend(&mut self, config: &InjectionConfig, principal: &str, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    fn offend(
+        &self,
+        config: &InjectionConfig,
+        principal: &str,
+        request: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, LedgerError> {
         let window = Duration::minutes(i64::from(config.warning_window_minutes));
-        let standing = self.standing.entry(principal.to_owned()).or_default();
+        let mut standing: Standing = self.ledger.standing(principal)?;
         let warned_recently = standing.warned_at.is_some_and(|at| now < at + window);
-        if warned_recently {
+        let same_request = request.is_some() && standing.warned_for.as_deref() == request;
+        if warned_recently && same_request {
+            return Ok(None);
+        }
+        let blacklisted = if warned_recently {
             let until = now + Duration::hours(i64::from(config.blacklist_hours));
             standing.blacklisted_until = Some(until);
             standing.warned_at = None;
+            standing.warned_for = None;
             Some(until)
         } else {
             standing.warned_at = Some(now);
+            standing.warned_for = request.map(str::to_owned);
             None
-        }
+        };
+        self.ledger.set_standing(principal, &standing)?;
+        Ok(blacklisted)
     }
 
     /// Screens `texts` (label, text) and records an offence for `principal` when anything is
-    /// found.
+    /// found. Calls of one `request` are one offence, however many intents it has.
     pub fn check(
-        &mut self,
+        &self,
         screen: &InjectionScreen,
         config: &InjectionConfig,
         principal: &str,
+        request: Option<&str>,
         texts: &[(&str, &str)],
         now: OffsetDateTime,
     ) -> Finding {
@@ -68,7 +84,14 @@ impl Offences {
         let Some((label, finding)) = found else {
             return Finding::pass(
                 Layer::Injection,
-                format!("screened {}", texts.iter().map(|(label, _)| *label).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "screened {}",
+                    texts
+                        .iter()
+                        .map(|(label, _)| *label)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 Risk::Low,
             );
         };
@@ -76,15 +99,24 @@ impl Offences {
             .encoded
             .map(|encoding| format!(" ({encoding}-encoded)"))
             .unwrap_or_default();
-        let what = format!("{label} looks like a prompt injection{how}: \"{}\"", finding.excerpt);
-        match self.offend(config, principal, now) {
-            None => Finding::deny(
+        let what = format!(
+            "{label} looks like a prompt injection{how}: \"{}\"",
+            finding.excerpt
+        );
+        match self.offend(config, principal, request, now) {
+            Err(err) => Finding::deny(
+                Layer::Injection,
+                finding.rule,
+                format!("{what}; refused, and the offence could not be recorded ({err})"),
+                Risk::High,
+            ),
+            Ok(None) => Finding::deny(
                 Layer::Injection,
                 finding.rule,
                 format!("{what}; refused. This is a warning: a second attempt within {} minutes blacklists `{principal}` for {} hours", config.warning_window_minutes, config.blacklist_hours),
                 Risk::High,
             ),
-            Some(until) => Finding::deny(
+            Ok(Some(until)) => Finding::deny(
                 Layer::Injection,
                 finding.rule,
                 format!("{what}; a repeat offence: `{principal}` is blacklisted until {until}"),
@@ -99,6 +131,7 @@ mod tests {
     use super::*;
     use crate::decision::Verdict;
     use crate::guards::injection::InjectionScreenConfig;
+    use crate::ledger::MemoryLedger;
 
     fn screen() -> InjectionScreen {
         InjectionScreen::new(InjectionScreenConfig::default()).unwrap()
@@ -108,60 +141,179 @@ mod tests {
 
     #[test]
     fn clean_text_passes() {
-        let mut offences = Offences::default();
-        let finding = offences.check(&screen(), &InjectionConfig::default(), "olivia", &[("request", "show the syslog")], OffsetDateTime::UNIX_EPOCH);
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
+        let finding = offences.check(
+            &screen(),
+            &InjectionConfig::default(),
+            "olivia",
+            None,
+            &[("request", "show the syslog")],
+            OffsetDateTime::UNIX_EPOCH,
+        );
         assert_eq!(finding.step.verdict, Verdict::Pass);
     }
 
     #[test]
     fn first_offence_warns_and_a_repeat_in_the_window_blacklists() {
         let config = InjectionConfig::default();
-        let mut offences = Offences::default();
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        let first = offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], t0);
+        let first = offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            t0,
+        );
         assert_eq!(first.step.verdict, Verdict::Deny);
-        assert!(first.step.detail.contains("warning"), "{}", first.step.detail);
-        assert_eq!(offences.blacklisted_until("olivia", t0), None);
+        assert!(
+            first.step.detail.contains("warning"),
+            "{}",
+            first.step.detail
+        );
+        assert_eq!(offences.blacklisted_until("olivia", t0).unwrap(), None);
         let t1 = t0 + Duration::minutes(59);
-        let second = offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], t1);
+        let second = offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            t1,
+        );
         assert_eq!(second.step.risk, Risk::Critical);
-        let until = offences.blacklisted_until("olivia", t1).unwrap();
+        let until = offences.blacklisted_until("olivia", t1).unwrap().unwrap();
         assert_eq!(until, t1 + Duration::hours(24));
-        assert_eq!(offences.blacklisted_until("victor", t1), None);
+        assert_eq!(offences.blacklisted_until("victor", t1).unwrap(), None);
     }
 
     #[test]
     fn the_blacklist_ends_exactly_at_its_expiry_instant() {
         let config = InjectionConfig::default();
-        let mut offences = Offences::default();
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], t0);
-        offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], t0);
+        offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            t0,
+        );
+        offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            t0,
+        );
         let until = t0 + Duration::hours(24);
-        assert!(offences.blacklisted_until("olivia", until - Duration::nanoseconds(1)).is_some());
-        assert_eq!(offences.blacklisted_until("olivia", until), None);
+        assert!(offences
+            .blacklisted_until("olivia", until - Duration::nanoseconds(1))
+            .unwrap()
+            .is_some());
+        assert_eq!(offences.blacklisted_until("olivia", until).unwrap(), None);
+    }
+
+    #[test]
+    fn the_intents_of_one_request_are_one_offence() {
+        let config = InjectionConfig::default();
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..3 {
+            let finding = offences.check(
+                &screen(),
+                &config,
+                "olivia",
+                Some("req-1"),
+                &[("request", ATTACK)],
+                t0,
+            );
+            assert_eq!(finding.step.risk, Risk::High);
+        }
+        assert_eq!(offences.blacklisted_until("olivia", t0).unwrap(), None);
+        offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            Some("req-2"),
+            &[("request", ATTACK)],
+            t0,
+        );
+        assert!(offences.blacklisted_until("olivia", t0).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_blacklisting_outlives_the_offences_value_through_the_ledger() {
+        let config = InjectionConfig::default();
+        let ledger = MemoryLedger::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        for _ in 0..2 {
+            Offences::new(&ledger).check(
+                &screen(),
+                &config,
+                "olivia",
+                None,
+                &[("request", ATTACK)],
+                t0,
+            );
+        }
+        assert!(Offences::new(&ledger)
+            .blacklisted_until("olivia", t0)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
     fn warnings_expire_at_the_end_of_the_window() {
         let config = InjectionConfig::default();
-        let mut offences = Offences::default();
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], t0);
+        offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            t0,
+        );
         let later = t0 + Duration::minutes(60);
-        let again = offences.check(&screen(), &config, "olivia", &[("request", ATTACK)], later);
-        assert_eq!(again.step.risk, Risk::High, "a new warning, not a blacklisting");
-        assert_eq!(offences.blacklisted_until("olivia", later), None);
+        let again = offences.check(
+            &screen(),
+            &config,
+            "olivia",
+            None,
+            &[("request", ATTACK)],
+            later,
+        );
+        assert_eq!(
+            again.step.risk,
+            Risk::High,
+            "a new warning, not a blacklisting"
+        );
+        assert_eq!(offences.blacklisted_until("olivia", later).unwrap(), None);
     }
 
     #[test]
     fn tainted_arguments_are_screened_too() {
-        let mut offences = Offences::default();
+        let ledger = MemoryLedger::default();
+        let offences = Offences::new(&ledger);
         let finding = offences.check(
             &screen(),
             &InjectionConfig::default(),
             "olivia",
-            &[("request", "summarise the document"), ("argument `note`", ATTACK)],
+            None,
+            &[
+                ("request", "summarise the document"),
+                ("argument `note`", ATTACK),
+            ],
             OffsetDateTime::UNIX_EPOCH,
         );
         assert_eq!(finding.step.verdict, Verdict::Deny);

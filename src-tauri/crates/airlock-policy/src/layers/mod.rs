@@ -43,12 +43,29 @@ impl Finding {
     }
 
     /// Something worth recording that does not change the outcome.
-    pub fn warn(layer: Layer, rule: impl Into<String>, detail: impl Into<String>, risk: Risk) -> Self {
-        Self::new(layer, Verdict::Warn, detail, vec![rule.into()], risk, Effect::None)
+    pub fn warn(
+        layer: Layer,
+        rule: impl Into<String>,
+        detail: impl Into<String>,
+        risk: Risk,
+    ) -> Self {
+        Self::new(
+            layer,
+            Verdict::Warn,
+            detail,
+            vec![rule.into()],
+            risk,
+            Effect::None,
+        )
     }
 
     /// Refused by `rule`; `reason` is what the user reads.
-    pub fn deny(layer: Layer, rule: impl Into<String>, reason: impl Into<String>, risk: Risk) -> Self {
+    pub fn deny(
+        layer: Layer,
+        rule: impl Into<String>,
+        reason: impl Into<String>,
+        risk: Risk,
+    ) -> Self {
         let reason = reason.into();
         Self::new(
             layer,
@@ -81,7 +98,12 @@ impl Finding {
     }
 
     /// The request is ambiguous.
-    pub fn clarify(layer: Layer, rule: impl Into<String>, questions: Vec<String>, risk: Risk) -> Self {
+    pub fn clarify(
+        layer: Layer,
+        rule: impl Into<String>,
+        questions: Vec<String>,
+        risk: Risk,
+    ) -> Self {
         Self::new(
             layer,
             Verdict::Clarify,

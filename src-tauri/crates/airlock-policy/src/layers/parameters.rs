@@ -22,7 +22,8 @@ impl ArgumentSchema {
     /// # Errors
     /// The schema's own error when it is not a valid JSON schema.
     pub fn compile(spec: &ToolSpec) -> Result<Self, String> {
-        let validator = jsonschema::validator_for(&spec.parameters).map_err(|err| err.to_string())?;
+        let validator =
+            jsonschema::validator_for(&spec.parameters).map_err(|err| err.to_string())?;
         let properties = spec
             .parameters
             .get("properties")
@@ -44,7 +45,11 @@ impl ArgumentSchema {
                 return Finding::deny(
                     Layer::Parameters,
                     "parameters.unknown_field",
-                    format!("`{tool}` has no argument `{}`; its arguments are: {}", truncate(unknown, 64), properties.join(", ")),
+                    format!(
+                        "`{tool}` has no argument `{}`; its arguments are: {}",
+                        truncate(unknown, 64),
+                        properties.join(", ")
+                    ),
                     Risk::Medium,
                 );
             }
@@ -56,12 +61,20 @@ impl ArgumentSchema {
             .take(3)
             .map(|err| {
                 let path = err.instance_path.to_string();
-                let at = if path.is_empty() { "arguments".to_owned() } else { format!("argument `{}`", path.trim_start_matches('/')) };
+                let at = if path.is_empty() {
+                    "arguments".to_owned()
+                } else {
+                    format!("argument `{}`", path.trim_start_matches('/'))
+                };
                 format!("{at}: {}", truncate(&err.to_string(), 200))
             })
             .collect();
         if errors.is_empty() {
-            Finding::pass(Layer::Parameters, format!("{} argument(s) match `{tool}`'s schema", args.len()), Risk::Low)
+            Finding::pass(
+                Layer::Parameters,
+                format!("{} argument(s) match `{tool}`'s schema", args.len()),
+                Risk::Low,
+            )
         } else {
             Finding::deny(
                 Layer::Parameters,
@@ -87,7 +100,11 @@ fn check_sizes(tool: &str, args: &Map<String, Value>, limits: &LimitsConfig) -> 
                     return Some(Finding::deny(
                         Layer::Parameters,
                         "parameters.string_too_long",
-                        format!("argument `{}` of `{tool}` is longer than {} characters; shorten it", truncate(name, 64), limits.max_string_chars),
+                        format!(
+                            "argument `{}` of `{tool}` is longer than {} characters; shorten it",
+                            truncate(name, 64),
+                            limits.max_string_chars
+                        ),
                         Risk::Medium,
                     ));
                 }
@@ -100,7 +117,10 @@ fn check_sizes(tool: &str, args: &Map<String, Value>, limits: &LimitsConfig) -> 
             return Some(Finding::deny(
                 Layer::Parameters,
                 "parameters.too_large",
-                format!("the arguments of `{tool}` exceed {} bytes; ask for less at once", limits.max_args_bytes),
+                format!(
+                    "the arguments of `{tool}` exceed {} bytes; ask for less at once",
+                    limits.max_args_bytes
+                ),
                 Risk::Medium,
             ));
         }
@@ -143,12 +163,19 @@ mod tests {
     }
 
     fn check(args: Value) -> Finding {
-        schema().check("get_logs", args.as_object().unwrap(), &LimitsConfig::default())
+        schema().check(
+            "get_logs",
+            args.as_object().unwrap(),
+            &LimitsConfig::default(),
+        )
     }
 
     #[test]
     fn valid_arguments_pass() {
-        assert_eq!(check(json!({"source": "syslog", "tail": 20})).step.verdict, Verdict::Pass);
+        assert_eq!(
+            check(json!({"source": "syslog", "tail": 20})).step.verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
@@ -164,7 +191,11 @@ mod tests {
         ] {
             let finding = check(args.clone());
             assert_eq!(finding.step.rules, ["parameters.schema"], "{args}");
-            assert!(finding.step.detail.contains(expect), "{args}: {}", finding.step.detail);
+            assert!(
+                finding.step.detail.contains(expect),
+                "{args}: {}",
+                finding.step.detail
+            );
         }
     }
 

@@ -52,7 +52,11 @@ impl Buckets {
     ) -> Finding {
         let mut limits = vec![(None, config.principal, "rate.principal".to_owned())];
         if let Some(tool_config) = config.tools.get(tool) {
-            limits.push((Some(tool.to_owned()), *tool_config, format!("rate.tool.{tool}")));
+            limits.push((
+                Some(tool.to_owned()),
+                *tool_config,
+                format!("rate.tool.{tool}"),
+            ));
         }
         let mut taken = Vec::new();
         for (tool_key, bucket_config, rule) in limits {
@@ -103,10 +107,16 @@ mod tests {
 
     fn config() -> RateLimitsConfig {
         RateLimitsConfig {
-            principal: BucketConfig { capacity: 3, per_minute: 60 },
+            principal: BucketConfig {
+                capacity: 3,
+                per_minute: 60,
+            },
             tools: BTreeMap::from([(
                 "restart_service".to_owned(),
-                BucketConfig { capacity: 1, per_minute: 1 },
+                BucketConfig {
+                    capacity: 1,
+                    per_minute: 1,
+                },
             )]),
         }
     }
@@ -116,13 +126,29 @@ mod tests {
         let mut buckets = Buckets::default();
         let t0 = OffsetDateTime::UNIX_EPOCH;
         for _ in 0..3 {
-            assert_eq!(buckets.check(&config(), "olivia", "get_logs", t0).step.verdict, Verdict::Pass);
+            assert_eq!(
+                buckets
+                    .check(&config(), "olivia", "get_logs", t0)
+                    .step
+                    .verdict,
+                Verdict::Pass
+            );
         }
         let denied = buckets.check(&config(), "olivia", "get_logs", t0);
         assert_eq!(denied.step.rules, ["rate.principal"]);
-        assert!(denied.step.detail.contains("try again in 1 s"), "{}", denied.step.detail);
+        assert!(
+            denied.step.detail.contains("try again in 1 s"),
+            "{}",
+            denied.step.detail
+        );
         let later = t0 + Duration::seconds(1);
-        assert_eq!(buckets.check(&config(), "olivia", "get_logs", later).step.verdict, Verdict::Pass);
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "get_logs", later)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
@@ -132,20 +158,50 @@ mod tests {
         for _ in 0..3 {
             buckets.check(&config(), "olivia", "get_logs", t0);
         }
-        assert_eq!(buckets.check(&config(), "victor", "get_logs", t0).step.verdict, Verdict::Pass);
+        assert_eq!(
+            buckets
+                .check(&config(), "victor", "get_logs", t0)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
     fn a_tool_limit_denies_without_spending_the_principal_token() {
         let mut buckets = Buckets::default();
         let t0 = OffsetDateTime::UNIX_EPOCH;
-        assert_eq!(buckets.check(&config(), "olivia", "restart_service", t0).step.verdict, Verdict::Pass);
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "restart_service", t0)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
         let denied = buckets.check(&config(), "olivia", "restart_service", t0);
         assert_eq!(denied.step.rules, ["rate.tool.restart_service"]);
         // One token went to the first restart; the denied one gave its token back.
-        assert_eq!(buckets.check(&config(), "olivia", "get_logs", t0).step.verdict, Verdict::Pass);
-        assert_eq!(buckets.check(&config(), "olivia", "get_logs", t0).step.verdict, Verdict::Pass);
-        assert_eq!(buckets.check(&config(), "olivia", "get_logs", t0).step.verdict, Verdict::Deny);
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "get_logs", t0)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "get_logs", t0)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "get_logs", t0)
+                .step
+                .verdict,
+            Verdict::Deny
+        );
     }
 
     #[test]
@@ -156,6 +212,12 @@ mod tests {
             buckets.check(&config(), "olivia", "get_logs", t0);
         }
         let earlier = t0 - Duration::minutes(30);
-        assert_eq!(buckets.check(&config(), "olivia", "get_logs", earlier).step.verdict, Verdict::Deny);
+        assert_eq!(
+            buckets
+                .check(&config(), "olivia", "get_logs", earlier)
+                .step
+                .verdict,
+            Verdict::Deny
+        );
     }
 }

@@ -24,7 +24,13 @@ pub(crate) struct Sessions {
 
 impl Sessions {
     /// Checks a call that is a write (`is_write`) against the session's history.
-    pub fn check(&self, config: &SequenceConfig, session: &str, tool: &str, is_write: bool) -> Finding {
+    pub fn check(
+        &self,
+        config: &SequenceConfig,
+        session: &str,
+        tool: &str,
+        is_write: bool,
+    ) -> Finding {
         let history = self.sessions.get(session);
         let denials = history.map_or(0, |h| h.iter().rev().take_while(|r| r.denied).count());
         if config.max_consecutive_denials > 0 && denials >= config.max_consecutive_denials {
@@ -52,7 +58,10 @@ impl Sessions {
         }
         Finding::pass(
             Layer::Sequence,
-            format!("{} earlier call(s) in this session, no suspicious pattern", history.map_or(0, VecDeque::len)),
+            format!(
+                "{} earlier call(s) in this session, no suspicious pattern",
+                history.map_or(0, VecDeque::len)
+            ),
             Risk::Low,
         )
     }
@@ -72,25 +81,49 @@ mod tests {
     use super::*;
     use crate::decision::Verdict;
 
-    const READ: Recent = Recent { restricted_read: false, denied: false };
-    const RESTRICTED: Recent = Recent { restricted_read: true, denied: false };
-    const DENIED: Recent = Recent { restricted_read: false, denied: true };
+    const READ: Recent = Recent {
+        restricted_read: false,
+        denied: false,
+    };
+    const RESTRICTED: Recent = Recent {
+        restricted_read: true,
+        denied: false,
+    };
+    const DENIED: Recent = Recent {
+        restricted_read: false,
+        denied: true,
+    };
 
     #[test]
     fn a_write_after_a_restricted_read_is_denied_but_reads_are_not() {
         let config = SequenceConfig::default();
         let mut sessions = Sessions::default();
         sessions.remember(&config, "s1", RESTRICTED);
-        assert_eq!(sessions.check(&config, "s1", "get_logs", false).step.verdict, Verdict::Pass);
+        assert_eq!(
+            sessions
+                .check(&config, "s1", "get_logs", false)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
         let finding = sessions.check(&config, "s1", "set_config", true);
         assert_eq!(finding.step.rules, ["sequence.restricted_read_then_write"]);
         assert_eq!(finding.step.verdict, Verdict::Deny);
-        assert_eq!(sessions.check(&config, "other", "set_config", true).step.verdict, Verdict::Pass);
+        assert_eq!(
+            sessions
+                .check(&config, "other", "set_config", true)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
     fn raise_risk_mode_warns_at_critical_risk() {
-        let config = SequenceConfig { restricted_read_then_write: SequenceAction::RaiseRisk, ..SequenceConfig::default() };
+        let config = SequenceConfig {
+            restricted_read_then_write: SequenceAction::RaiseRisk,
+            ..SequenceConfig::default()
+        };
         let mut sessions = Sessions::default();
         sessions.remember(&config, "s1", RESTRICTED);
         let finding = sessions.check(&config, "s1", "set_config", true);
@@ -100,12 +133,21 @@ mod tests {
 
     #[test]
     fn a_run_of_denials_pauses_the_session_and_a_pass_breaks_the_run() {
-        let config = SequenceConfig { max_consecutive_denials: 3, ..SequenceConfig::default() };
+        let config = SequenceConfig {
+            max_consecutive_denials: 3,
+            ..SequenceConfig::default()
+        };
         let mut sessions = Sessions::default();
         for _ in 0..2 {
             sessions.remember(&config, "s1", DENIED);
         }
-        assert_eq!(sessions.check(&config, "s1", "get_logs", false).step.verdict, Verdict::Pass);
+        assert_eq!(
+            sessions
+                .check(&config, "s1", "get_logs", false)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
         sessions.remember(&config, "s1", DENIED);
         let finding = sessions.check(&config, "s1", "get_logs", false);
         assert_eq!(finding.step.rules, ["sequence.consecutive_denials"]);
@@ -113,16 +155,28 @@ mod tests {
         for recent in [DENIED, DENIED, READ, DENIED] {
             fresh.remember(&config, "s1", recent);
         }
-        assert_eq!(fresh.check(&config, "s1", "get_logs", false).step.verdict, Verdict::Pass);
+        assert_eq!(
+            fresh.check(&config, "s1", "get_logs", false).step.verdict,
+            Verdict::Pass
+        );
     }
 
     #[test]
     fn history_is_bounded() {
-        let config = SequenceConfig { history: 2, ..SequenceConfig::default() };
+        let config = SequenceConfig {
+            history: 2,
+            ..SequenceConfig::default()
+        };
         let mut sessions = Sessions::default();
         sessions.remember(&config, "s1", RESTRICTED);
         sessions.remember(&config, "s1", READ);
         sessions.remember(&config, "s1", READ);
-        assert_eq!(sessions.check(&config, "s1", "set_config", true).step.verdict, Verdict::Pass);
+        assert_eq!(
+            sessions
+                .check(&config, "s1", "set_config", true)
+                .step
+                .verdict,
+            Verdict::Pass
+        );
     }
 }
