@@ -44,6 +44,8 @@ pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
         .arg(model)
         .arg("--fixtures-dir")
         .arg(repo().join("fixtures"))
+        .arg("--policy-dir")
+        .arg(repo().join("policy"))
         .env("AIRLOCK_LOG", "warn")
         .stdin(Stdio::null());
     cmd
