@@ -1,11 +1,13 @@
 //! Loading and checking the policy directory: `*.cedarschema`, `*.cedar`, `principals.toml`
 //! and `guards.toml`. Every problem is reported with its file and line, all at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cedar_policy::{Entities, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{
+    Effect, Entities, Policy, PolicyId, PolicySet, Schema, ValidationMode, Validator,
+};
 use miette::Diagnostic;
 
 use crate::config::GuardsConfig;
@@ -71,6 +73,33 @@ pub struct PolicyBundle {
     pub guards: GuardsConfig,
     /// Where it was loaded from.
     pub dir: PathBuf,
+    /// Each policy's effect and annotations, by `@id`, read once at load: looking an
+    /// annotation up in Cedar parses its key on every call.
+    pub notes: HashMap<String, PolicyNotes>,
+}
+
+/// What the governor needs to know about one Cedar policy beyond its condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyNotes {
+    /// Whether it forbids (else it permits).
+    pub forbids: bool,
+    /// `@decision("approval")`: a permit that asks a person first.
+    pub needs_approval: bool,
+    /// `@approver("…")`: the group asked.
+    pub approver: Option<String>,
+    /// `@reason("…")`: the text users see.
+    pub reason: Option<String>,
+}
+
+impl PolicyNotes {
+    fn of(policy: &Policy) -> Self {
+        Self {
+            forbids: policy.effect() == Effect::Forbid,
+            needs_approval: policy.annotation("decision") == Some("approval"),
+            approver: policy.annotation("approver").map(str::to_owned),
+            reason: policy.annotation("reason").map(str::to_owned),
+        }
+    }
 }
 
 impl PolicyBundle {
@@ -124,7 +153,12 @@ impl PolicyBundle {
             (Some(schema), Some((policies, _)), Some(directory), Some(guards), Some(entities))
                 if problems.is_empty() =>
             {
+                let notes = policies
+                    .policies()
+                    .map(|policy| (policy.id().to_string(), PolicyNotes::of(policy)))
+                    .collect();
                 Ok(Self {
+                    notes,
                     policies,
                     schema,
                     entities,

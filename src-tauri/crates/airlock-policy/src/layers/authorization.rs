@@ -3,10 +3,11 @@
 //! taint. Forbid wins; a permit annotated `@decision("approval")` asks its `@approver`.
 
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use cedar_policy::{
-    Authorizer, Context, Decision as CedarDecision, Effect as PolicyEffect, EntityId,
-    EntityTypeName, EntityUid, Request, RestrictedExpression,
+    Authorizer, Context, Decision as CedarDecision, EntityId, EntityTypeName, EntityUid, Request,
+    RestrictedExpression,
 };
 use serde_json::{Map, Value};
 
@@ -62,17 +63,20 @@ pub(crate) fn resolve(
         ResourceKind::System => ("system", directory.systems.keys().collect()),
         ResourceKind::Document => ("document", directory.documents.keys().collect()),
     };
-    let known_list = known
-        .iter()
-        .map(|s| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
+    let known_list = || {
+        known
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let Some(id) = id else {
         return Err(Finding::clarify(
             Layer::Authorization,
             "clarify.missing_resource",
             vec![format!(
-                "Which {noun} should `{tool}` act on? Known: {known_list}."
+                "Which {noun} should `{tool}` act on? Known: {}.",
+                known_list()
             )],
             Risk::Low,
         ));
@@ -96,7 +100,8 @@ pub(crate) fn resolve(
             Layer::Authorization,
             "clarify.unknown_resource",
             vec![format!(
-                "`{id}` is not a known {noun}. Which one did you mean: {known_list}?"
+                "`{id}` is not a known {noun}. Which one did you mean: {}?",
+                known_list()
             )],
             Risk::Low,
         )
@@ -143,12 +148,7 @@ pub(crate) fn check(
         .errors()
         .map(ToString::to_string)
         .collect();
-    let annotation = |id: &str, key: &str| -> Option<String> {
-        bundle
-            .policies
-            .annotation(&cedar_policy::PolicyId::new(id), key)
-            .map(str::to_owned)
-    };
+    let notes = |id: &str| bundle.notes.get(id);
     let what = format!(
         "{} `{}` → {} on {} ({}, {})",
         query.kind.entity_type(),
@@ -160,15 +160,14 @@ pub(crate) fn check(
     );
     match response.decision() {
         CedarDecision::Deny => {
-            let forbid = reasons.iter().find(|id| {
-                bundle
-                    .policies
-                    .policy(&cedar_policy::PolicyId::new(id.as_str()))
-                    .is_some_and(|p| p.effect() == PolicyEffect::Forbid)
-            });
+            let forbid = reasons
+                .iter()
+                .find_map(|id| notes(id).filter(|n| n.forbids).map(|n| (id, n)));
             match forbid {
-                Some(id) => {
-                    let reason = annotation(id, "reason")
+                Some((id, notes)) => {
+                    let reason = notes
+                        .reason
+                        .clone()
                         .unwrap_or_else(|| format!("forbidden by policy `{id}`"));
                     Finding::deny(Layer::Authorization, id.clone(), reason, Risk::High)
                 }
@@ -195,11 +194,15 @@ pub(crate) fn check(
         CedarDecision::Allow => {
             let approval = reasons
                 .iter()
-                .find(|id| annotation(id, "decision").as_deref() == Some("approval"));
-            if let Some(id) = approval {
-                let group =
-                    annotation(id, "approver").unwrap_or_else(|| DEFAULT_APPROVER.to_owned());
-                let reason = annotation(id, "reason")
+                .find_map(|id| notes(id).filter(|n| n.needs_approval).map(|n| (id, n)));
+            if let Some((id, notes)) = approval {
+                let group = notes
+                    .approver
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_APPROVER.to_owned());
+                let reason = notes
+                    .reason
+                    .clone()
                     .unwrap_or_else(|| format!("policy `{id}` requires approval"));
                 return Finding::approval(
                     Layer::Authorization,
@@ -220,14 +223,42 @@ pub(crate) fn check(
     }
 }
 
+/// The entity types a request names, parsed once (parsing a type name runs Cedar's parser).
+struct EntityTypes {
+    user: EntityTypeName,
+    agent: EntityTypeName,
+    action: EntityTypeName,
+    system: EntityTypeName,
+    document: EntityTypeName,
+}
+
+static ENTITY_TYPES: LazyLock<Result<EntityTypes, String>> = LazyLock::new(|| {
+    let parse = |name: &str| EntityTypeName::from_str(name).map_err(|err| err.to_string());
+    Ok(EntityTypes {
+        user: parse(PrincipalKind::User.entity_type())?,
+        agent: parse(PrincipalKind::Agent.entity_type())?,
+        action: parse("Airlock::Action")?,
+        system: parse("Airlock::System")?,
+        document: parse("Airlock::Document")?,
+    })
+});
+
 fn build_request(query: &CedarQuery<'_>) -> Result<Request, String> {
-    let principal = uid(query.kind.entity_type(), query.principal)?;
-    let action = uid("Airlock::Action", query.tool)?;
-    let resource_type = match query.resource.kind {
-        ResourceKind::System => "Airlock::System",
-        ResourceKind::Document => "Airlock::Document",
+    let types = ENTITY_TYPES.as_ref().map_err(String::clone)?;
+    let uid = |entity_type: &EntityTypeName, id: &str| {
+        EntityUid::from_type_name_and_id(entity_type.clone(), EntityId::new(id))
     };
-    let resource = uid(resource_type, &query.resource.id)?;
+    let principal_type = match query.kind {
+        PrincipalKind::User => &types.user,
+        PrincipalKind::Agent => &types.agent,
+    };
+    let resource_type = match query.resource.kind {
+        ResourceKind::System => &types.system,
+        ResourceKind::Document => &types.document,
+    };
+    let principal = uid(principal_type, query.principal);
+    let action = uid(&types.action, query.tool);
+    let resource = uid(resource_type, &query.resource.id);
     let context = Context::from_pairs([
         (
             "environment".to_owned(),
@@ -252,12 +283,4 @@ fn build_request(query: &CedarQuery<'_>) -> Result<Request, String> {
     ])
     .map_err(|err| err.to_string())?;
     Request::new(principal, action, resource, context, None).map_err(|err| err.to_string())
-}
-
-fn uid(entity_type: &str, id: &str) -> Result<EntityUid, String> {
-    let entity_type = EntityTypeName::from_str(entity_type).map_err(|err| err.to_string())?;
-    Ok(EntityUid::from_type_name_and_id(
-        entity_type,
-        EntityId::new(id),
-    ))
 }
