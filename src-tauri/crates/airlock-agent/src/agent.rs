@@ -142,11 +142,24 @@ pub struct AuditRef {
     pub conversation_id: String,
 }
 
+impl AuditRef {
+    fn new(trace: &TraceId, mode: Mode, conversation: &airlock_store::ConversationId) -> Self {
+        Self {
+            trace_id: trace.to_string(),
+            mode,
+            conversation_id: conversation.to_string(),
+        }
+    }
+}
+
 /// The result of one request.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AskOutcome {
     /// The answer shown to the operator.
     pub answer: String,
+    /// The governor's word on the request itself, before any planning (identity and the
+    /// injection screen). Anything but `Allow` means nothing was planned.
+    pub admission: Decision,
     /// The plan with a decision per intent.
     pub plan: Vec<PlannedIntent>,
     /// The tool calls that ran (none in plan mode).
@@ -288,6 +301,28 @@ impl Agent {
             json!({"mode": mode, "bytes": request.len(), "conversation_id": conversation.as_str()}),
         )?;
 
+        let admission = self.governance.admit(
+            trace.as_str(),
+            request,
+            conversation.as_str(),
+            &self.store(),
+        );
+        self.record(
+            &trace,
+            EventKind::DecisionMade,
+            json!({"stage": "admission", "principal": self.principal(), "decision": admission}),
+        )?;
+        if let Outcome::Deny { reason } = &admission.outcome {
+            let outcome = AskOutcome {
+                answer: format!("I did not act on this request: {reason}."),
+                audit: AuditRef::new(&trace, mode, &conversation),
+                admission,
+                plan: Vec::new(),
+                actions_taken: Vec::new(),
+            };
+            return self.deliver(&trace, &conversation, outcome);
+        }
+
         let plan = match self.plan(request, progress) {
             Ok(plan) => plan,
             Err(err) => {
@@ -318,23 +353,35 @@ impl Agent {
                 (answer, actions)
             }
         };
-        self.store()
-            .add_message(&conversation, "assistant", &answer, Some(trace.as_str()))?;
-        self.record(
-            &trace,
-            EventKind::AnswerGenerated,
-            json!({"answer": answer}),
-        )?;
-        Ok(AskOutcome {
+        let outcome = AskOutcome {
             answer,
+            admission,
             plan: planned,
             actions_taken: actions,
-            audit: AuditRef {
-                trace_id: trace.to_string(),
-                mode,
-                conversation_id: conversation.to_string(),
-            },
-        })
+            audit: AuditRef::new(&trace, mode, &conversation),
+        };
+        self.deliver(&trace, &conversation, outcome)
+    }
+
+    /// Stores and records the outcome's answer, then hands the outcome back.
+    fn deliver(
+        &self,
+        trace: &TraceId,
+        conversation: &airlock_store::ConversationId,
+        outcome: AskOutcome,
+    ) -> Result<AskOutcome, AgentError> {
+        self.store().add_message(
+            conversation,
+            "assistant",
+            &outcome.answer,
+            Some(trace.as_str()),
+        )?;
+        self.record(
+            trace,
+            EventKind::AnswerGenerated,
+            json!({"answer": outcome.answer}),
+        )?;
+        Ok(outcome)
     }
 
     /// The governor's decision on one intent, recorded; an allowed intent in execute mode gets

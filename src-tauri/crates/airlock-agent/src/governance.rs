@@ -50,6 +50,18 @@ impl Governance {
         &self.principal
     }
 
+    /// Admits `request` (trace `request_id`) before anything is planned: the principal is
+    /// known and not blacklisted, and the text passes the injection screen.
+    pub fn admit(&self, request_id: &str, request: &str, session: &str, store: &Store) -> Decision {
+        let context = CallContext {
+            request_id: Some(request_id.to_owned()),
+            request_text: Some(request.to_owned()),
+            ..CallContext::new(session, now())
+        };
+        self.governor
+            .admit(&self.principal, &context, &StoreLedger(store))
+    }
+
     /// Decides one intent of the plan for `request` (trace `request_id`) in `session`.
     pub fn decide(
         &self,

@@ -187,9 +187,20 @@ mod tests {
         )
     }
 
+    fn allowed() -> airlock_policy::Decision {
+        airlock_policy::Decision {
+            id: "d".into(),
+            outcome: airlock_policy::Outcome::Allow,
+            risk: airlock_policy::Risk::Low,
+            deciding_rule: None,
+            trace: Vec::new(),
+        }
+    }
+
     fn outcome(mode: Mode, planned: &[&str], ran: &[&str]) -> AskOutcome {
         AskOutcome {
             answer: String::new(),
+            admission: allowed(),
             plan: planned
                 .iter()
                 .map(|t| PlannedIntent {
@@ -199,13 +210,7 @@ mod tests {
                         reasoning: String::new(),
                         confidence: Confidence::High,
                     },
-                    decision: airlock_policy::Decision {
-                        id: "d".into(),
-                        outcome: airlock_policy::Outcome::Allow,
-                        risk: airlock_policy::Risk::Low,
-                        deciding_rule: None,
-                        trace: Vec::new(),
-                    },
+                    decision: allowed(),
                     token: None,
                 })
                 .collect(),

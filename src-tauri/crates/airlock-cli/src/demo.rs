@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_agent::{load_scenarios, Agent, PlannedIntent};
+use airlock_agent::{load_scenarios, Agent, AskOutcome};
 
 use crate::paths::Paths;
 
@@ -36,7 +36,7 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
                     } else {
                         format!("FAIL: {}", judgement.failures.join("; "))
                     };
-                    (judgement.actual, decisions(&outcome.plan), verdict)
+                    (judgement.actual, decisions(&outcome), verdict)
                 }
                 Err(err) => (format!("error: {err}"), "-".to_owned(), "FAIL".to_owned()),
             };
@@ -71,8 +71,18 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     })
 }
 
-/// Each intent's tool, the governor's decision and the rule that decided it.
-fn decisions(plan: &[PlannedIntent]) -> String {
+/// The governor's word on the request when it refused it, else each intent's tool, the
+/// governor's decision and the rule that decided it.
+fn decisions(outcome: &AskOutcome) -> String {
+    let admission = &outcome.admission;
+    if !admission.is_allow() {
+        return format!(
+            "request: {} [{}]",
+            admission.outcome.name(),
+            admission.deciding_rule.as_deref().unwrap_or("-")
+        );
+    }
+    let plan = &outcome.plan;
     if plan.is_empty() {
         return "no intent to decide".to_owned();
     }

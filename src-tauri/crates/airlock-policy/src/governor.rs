@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::bundle::{PolicyBundle, PolicyError};
 use crate::config::ToolRules;
 use crate::decision::{Decision, Layer, Outcome, Risk, Step};
+use crate::directory::{Member, PrincipalKind};
 use crate::guards::command::CommandGuard;
 use crate::guards::config::ConfigGuard;
 use crate::guards::injection::InjectionScreen;
@@ -199,6 +200,69 @@ impl Governor {
         decision
     }
 
+    /// Admits a request before anything is planned for it: the principal must pass the
+    /// identity layer and the request text (`context.request_text`) the injection screen. An
+    /// injection found here counts as the request's offence, so a request the planner turns
+    /// into no call at all is still warned about; its calls, decided later under the same
+    /// `request_id`, do not count it twice. `Allow` means: go on and plan.
+    pub fn admit(&self, principal: &str, context: &CallContext, ledger: &dyn Ledger) -> Decision {
+        let mut run = Run::default();
+        let offences = Offences::new(ledger);
+        if self
+            .identify(&mut run, principal, context.now, &offences)
+            .is_some()
+        {
+            let texts: Vec<(&str, &str)> = context
+                .request_text
+                .as_deref()
+                .map(|text| ("the request", text))
+                .into_iter()
+                .collect();
+            let guards = &self.compiled.bundle.guards;
+            run.add(offences.check(
+                &self.compiled.screen,
+                &guards.injection,
+                principal,
+                context.request_id.as_deref(),
+                &texts,
+                context.now,
+            ));
+        }
+        run.finish()
+    }
+
+    /// Layer 1 into `run`: the principal's kind and directory entry, `None` when it is denied.
+    fn identify<'s>(
+        &'s self,
+        run: &mut Run,
+        principal: &str,
+        now: OffsetDateTime,
+        offences: &Offences<'_>,
+    ) -> Option<(PrincipalKind, &'s Member)> {
+        let blacklisted = match offences.blacklisted_until(principal, now) {
+            Ok(until) => until,
+            Err(err) => {
+                run.add(Finding::deny(
+                    Layer::Identity,
+                    "identity.ledger_unavailable",
+                    format!("{err}; nothing is decided until it can be read"),
+                    Risk::High,
+                ));
+                return None;
+            }
+        };
+        match identity::check(&self.compiled.bundle.directory, principal, blacklisted) {
+            Ok((kind, member, finding)) => {
+                run.add(finding);
+                Some((kind, member))
+            }
+            Err(finding) => {
+                run.add(finding);
+                None
+            }
+        }
+    }
+
     /// Runs the layers into `run`; returns whether the call reads a restricted resource.
     fn pipeline(
         &self,
@@ -214,23 +278,8 @@ impl Governor {
         let now = context.now;
 
         let offences = Offences::new(ledger);
-        let blacklisted = match offences.blacklisted_until(call.principal, now) {
-            Ok(until) => until,
-            Err(err) => {
-                return run.stop(Finding::deny(
-                    Layer::Identity,
-                    "identity.ledger_unavailable",
-                    format!("{err}; nothing is decided until it can be read"),
-                    Risk::High,
-                ))
-            }
-        };
-        let (kind, member) = match identity::check(&bundle.directory, call.principal, blacklisted) {
-            Ok((kind, member, finding)) => {
-                run.add(finding);
-                (kind, member)
-            }
-            Err(finding) => return run.stop(finding),
+        let Some((kind, member)) = self.identify(run, call.principal, now, &offences) else {
+            return false;
         };
 
         let tool = match allowlist::check(
