@@ -57,7 +57,7 @@ fn run_command() -> ToolSpec {
             "type": "object",
             "properties": {
                 "command": {"type": "string", "minLength": 1, "maxLength": 512,
-                            "description": "The command line, e.g. tail -n 20 /sim/logs/syslog."}
+                            "description": "The command line, e.g. tail -n 20 /sim/logs/syslog.log."}
             },
             "required": ["command"],
             "additionalProperties": false

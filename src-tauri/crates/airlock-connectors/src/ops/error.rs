@@ -28,9 +28,9 @@ pub enum OpsError {
         /// The path as given.
         path: PathBuf,
     },
-    /// The fixtures directory has no `logs/` directory.
+    /// The fixtures directory has no `sim/logs/` directory.
     #[error(
-        "fixtures directory {} has no logs/: pass --fixtures-dir or run from the repository root",
+        "fixtures directory {} has no sim/logs/: pass --fixtures-dir or run from the repository root",
         path.display()
     )]
     MissingLogs {

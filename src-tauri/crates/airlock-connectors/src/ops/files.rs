@@ -293,7 +293,7 @@ mod tests {
         for root in ["/", ""] {
             let out = list_files(root).unwrap();
             assert_eq!(out["path"], "/");
-            assert_eq!(names(&out), ["README.txt", "etc", "opt", "var"]);
+            assert_eq!(names(&out), ["README.txt", "etc", "logs", "opt", "var"]);
             let readme = &out["entries"][0];
             assert_eq!(readme["kind"], "file");
             assert!(readme["size"].as_u64().unwrap() > 0);
@@ -352,8 +352,8 @@ mod tests {
     #[test]
     fn a_missing_simulator_directory_is_an_io_error() {
         let (_guard, root) = crate::ops::test_support::fixtures_copy();
-        std::fs::remove_dir_all(root.join("sim")).unwrap();
         let sim = crate::ops::OpsSimulator::open(&root).unwrap();
+        std::fs::remove_dir_all(root.join("sim")).unwrap();
         let tool = sim
             .tools()
             .into_iter()
@@ -392,15 +392,15 @@ mod tests {
             fs::create_dir(&outside).unwrap();
             fs::write(outside.join("secret.txt"), "not for the model").unwrap();
             symlink(&outside, root.join("sim/escape")).unwrap();
-            symlink("../../logs", root.join("sim/etc/logs")).unwrap();
+            symlink("../../status.json", root.join("sim/etc/status.json")).unwrap();
 
             assert_refused(list_in(&root, "escape"), "outside");
-            assert_refused(list_in(&root, "etc/logs"), "outside");
+            assert_refused(list_in(&root, "etc/status.json"), "outside");
             // Nor does the link show up in its parent's listing.
             let top = list_in(&root, "/").unwrap();
             assert!(!names(&top).contains(&"escape"), "{top}");
             let etc = list_in(&root, "etc").unwrap();
-            assert!(!names(&etc).contains(&"logs"), "{etc}");
+            assert!(!names(&etc).contains(&"status.json"), "{etc}");
         }
 
         #[test]

@@ -57,7 +57,7 @@ impl LogSource {
         }
     }
 
-    /// The log's file name inside the fixtures' `logs/`.
+    /// The log's file name inside the fixtures' `sim/logs/`.
     #[must_use]
     pub fn file_name(self) -> &'static str {
         match self {
@@ -279,7 +279,7 @@ mod tests {
     #[test]
     fn tail_returns_the_last_lines_oldest_first() {
         let text = fs::read_to_string(format!(
-            "{}/logs/syslog.log",
+            "{}/sim/logs/syslog.log",
             crate::ops::test_support::FIXTURES
         ))
         .unwrap();
@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn a_missing_log_file_is_an_io_error_naming_it() {
         let (_guard, root) = fixtures_copy();
-        fs::remove_file(root.join("logs/audit.log")).unwrap();
+        fs::remove_file(root.join("sim/logs/audit.log")).unwrap();
         let sim = OpsSimulator::open(&root).unwrap();
         let logs = sim
             .tools()

@@ -1,7 +1,7 @@
 //! The operations simulator: read-only tools over the fixtures directory.
 //!
 //! The fixtures directory (the repository's `fixtures/`) holds one night on an ops server and
-//! a mainframe batch window: `logs/{syslog,joblog,audit,error}.log`, `status.json` and a small
+//! a mainframe batch window: `sim/logs/{syslog,joblog,audit,error}.log`, `status.json` and a small
 //! file tree under `sim/`. [`OpsSimulator`] opens it once and hands out the tools:
 //!
 //! | tool                 | effect | what it does                                        |
@@ -56,7 +56,7 @@ struct Fixtures {
 
 impl Fixtures {
     fn logs_dir(&self) -> PathBuf {
-        self.root.join("logs")
+        self.root.join("sim").join("logs")
     }
 
     fn status_file(&self) -> PathBuf {
@@ -69,13 +69,11 @@ impl Fixtures {
 }
 
 impl OpsSimulator {
-    /// Opens the simulator over a fixtures directory; errors clearly if `logs/` or
+    /// Opens the simulator over a fixtures directory; errors clearly if `sim/logs/` or
     /// `status.json` are missing.
     ///
-    /// A missing `sim/` is not an error here: `list_files` reports it when called.
-    ///
     /// # Errors
-    /// [`OpsError`] when the directory does not exist, is not a directory, or lacks `logs/`
+    /// [`OpsError`] when the directory does not exist, is not a directory, or lacks `sim/logs/`
     /// or `status.json`; each message says how to point Airlock at the right directory.
     pub fn open(fixtures_dir: impl Into<PathBuf>) -> Result<Self, OpsError> {
         let given: PathBuf = fixtures_dir.into();
@@ -88,7 +86,7 @@ impl OpsSimulator {
         if !root.is_dir() {
             return Err(OpsError::NotADirectory { path: given });
         }
-        if !root.join("logs").is_dir() {
+        if !root.join("sim").join("logs").is_dir() {
             return Err(OpsError::MissingLogs { path: given });
         }
         if !root.join("status.json").is_file() {
@@ -279,7 +277,7 @@ mod tests {
         let err = OpsSimulator::open(dir.path()).unwrap_err();
         assert!(matches!(err, OpsError::MissingLogs { .. }));
         let message = err.to_string();
-        assert!(message.contains("has no logs/"), "{message}");
+        assert!(message.contains("has no sim/logs/"), "{message}");
         assert!(message.contains("--fixtures-dir"), "{message}");
     }
 

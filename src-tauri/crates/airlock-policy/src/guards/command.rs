@@ -484,7 +484,7 @@ fn check_path(path: &str, jail: &Path) -> Result<String, Violation> {
         Violation::new(
             "command.path_escape",
             format!(
-                "the path `{path}` {why}; give an absolute path under {SANDBOX_ROOT}, e.g. {SANDBOX_ROOT}/logs/syslog"
+                "the path `{path}` {why}; give an absolute path under {SANDBOX_ROOT}, e.g. {SANDBOX_ROOT}/logs/syslog.log"
             ),
         )
     };
