@@ -508,7 +508,7 @@ impl Agent {
                 self.record(
                     trace,
                     EventKind::ToolFailed,
-                    json!({"tool": intent.tool, "decision_id": verified.decision_id,
+                    json!({"tool": intent.tool, "decision_id": verified.decision_id(),
                            "error": "no executor for this tool is installed yet; it is governed and planned, and runs once its connector ships"}),
                 )?;
                 continue;
@@ -517,7 +517,7 @@ impl Agent {
             self.record(
                 trace,
                 EventKind::ToolStarted,
-                json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id}),
+                json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id()}),
             )?;
             let started = Instant::now();
             let outcome = tool.invoke(&intent.args);

@@ -295,25 +295,75 @@ impl TokenIssuer {
     }
 }
 
-/// What a successfully verified token allowed; the executor records it with the call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// What a successfully verified token allowed: the proof an executor needs to run a call.
+///
+/// Only [`TokenVerifier::verify`] makes one (the fields are private, it cannot be
+/// deserialised), and it is neither `Clone` nor `Copy`: a runner that takes it by value runs
+/// the call it covers once. The executor records it (it serialises) with the call.
+#[derive(Debug, PartialEq, Eq, Serialize)]
 pub struct VerifiedIntent {
+    decision_id: String,
+    tool: String,
+    principal: String,
+    #[serde(with = "hex_bytes")]
+    args_sha256: [u8; 32],
+    #[serde(with = "hex_bytes")]
+    nonce: [u8; 16],
+    #[serde(with = "hex_bytes")]
+    key_id: [u8; 8],
+    issued_at: u64,
+    expires_at: u64,
+}
+
+impl VerifiedIntent {
     /// The governor decision the token carried out.
-    pub decision_id: String,
+    #[must_use]
+    pub fn decision_id(&self) -> &str {
+        &self.decision_id
+    }
+
     /// The tool that may now run.
-    pub tool: String,
+    #[must_use]
+    pub fn tool(&self) -> &str {
+        &self.tool
+    }
+
     /// Who it runs for.
-    pub principal: String,
-    /// The token's nonce, now spent (hex in JSON).
-    #[serde(with = "hex_bytes")]
-    pub nonce: [u8; 16],
-    /// The id of the key that signed the token (hex in JSON).
-    #[serde(with = "hex_bytes")]
-    pub key_id: [u8; 8],
+    #[must_use]
+    pub fn principal(&self) -> &str {
+        &self.principal
+    }
+
+    /// The token's nonce, now spent.
+    #[must_use]
+    pub fn nonce(&self) -> [u8; 16] {
+        self.nonce
+    }
+
+    /// The id of the key that signed the token.
+    #[must_use]
+    pub fn key_id(&self) -> [u8; 8] {
+        self.key_id
+    }
+
     /// When the token was issued, unix seconds.
-    pub issued_at: u64,
+    #[must_use]
+    pub fn issued_at(&self) -> u64 {
+        self.issued_at
+    }
+
     /// When it expires, unix seconds.
-    pub expires_at: u64,
+    #[must_use]
+    pub fn expires_at(&self) -> u64 {
+        self.expires_at
+    }
+
+    /// Whether this is the grant for exactly `tool` with exactly `args`: a runner checks it
+    /// before running, so a grant for one call cannot run another.
+    #[must_use]
+    pub fn covers(&self, tool: &str, args: &Map<String, Value>) -> bool {
+        self.tool == tool && self.args_sha256 == args_digest(args)
+    }
 }
 
 /// Verifies intent tokens against one trusted public key and spends each nonce once.
@@ -452,6 +502,7 @@ impl TokenVerifier {
             decision_id: token.decision_id.clone(),
             tool: token.tool.clone(),
             principal: token.principal.clone(),
+            args_sha256: token.args_sha256,
             nonce: token.nonce,
             key_id: token.key_id,
             issued_at: token.issued_at,
@@ -664,12 +715,17 @@ mod tests {
                 at(T0 + 1),
             )
             .expect("valid token");
-        assert_eq!(verified.decision_id, "decision-1");
-        assert_eq!(verified.tool, "read_log");
-        assert_eq!(verified.principal, "operator");
-        assert_eq!(verified.issued_at, T0);
-        assert_eq!(verified.expires_at, T0 + 60);
-        assert_eq!(verified.key_id, issuer.key_id());
+        assert_eq!(verified.decision_id(), "decision-1");
+        assert_eq!(verified.tool(), "read_log");
+        assert_eq!(verified.principal(), "operator");
+        assert_eq!(verified.issued_at(), T0);
+        assert_eq!(verified.expires_at(), T0 + 60);
+        assert_eq!(verified.key_id(), issuer.key_id());
+        assert!(verified.covers("read_log", &log_args()));
+        let mut other = log_args();
+        other.insert("tail".into(), json!(10_000));
+        assert!(!verified.covers("read_log", &other), "other arguments");
+        assert!(!verified.covers("run_command", &log_args()), "another tool");
     }
 
     #[test]
