@@ -10,14 +10,14 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
 	@echo "make run     open the desktop window"
 	@echo "make demo    run the demo scenarios through the real model (headless)"
 	@echo "make test    formatting, lints, UI checks and every test"
-	@echo "make bench   governor, audit chain, model and planner benchmarks (llama-bench side by side)"
+	@echo "make bench   governor, audit chain, sandbox, model and planner benchmarks"
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 
 setup:
@@ -61,9 +61,11 @@ test-scripts:
 test-rust: ui
 	$(CARGO) nextest run --workspace --no-fail-fast
 
+# The sandbox tests need the Docker engine: without one, `make test` stops at setup.
+test: export AIRLOCK_REQUIRE_DOCKER := 1
 test: setup test-ui test-scripts lint test-rust
 
-bench: bench-governor
+bench: bench-governor bench-sandbox
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
 
@@ -71,6 +73,11 @@ bench: bench-governor
 # rates (criterion; no model needed).
 bench-governor: setup ui
 	$(CARGO) bench -p airlock-policy -p airlock-store --bench governor --bench audit
+
+# Our sandbox runner's round trip next to `docker run --rm` with the same flags.
+bench-sandbox: export AIRLOCK_REQUIRE_DOCKER := 1
+bench-sandbox: setup ui
+	$(CARGO) bench --workspace --bench sandbox
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);
