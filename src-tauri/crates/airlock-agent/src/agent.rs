@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use airlock_connectors::ops::OpsSimulator;
-use airlock_core::{EventKind, Intent, Mode, TraceId};
+use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId};
 use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
+use airlock_sandbox::{Chunk, SandboxConfig};
 use airlock_store::Store;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -18,6 +19,7 @@ use airlock_policy::{Decision, Outcome};
 
 use crate::governance::Governance;
 use crate::planner::{self, Example};
+use crate::sandboxed::SandboxRunner;
 use crate::{answer, check_request, AgentError, ToolRegistry};
 
 /// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
@@ -45,6 +47,8 @@ pub struct AgentConfig {
     pub worker_program: PathBuf,
     /// Its arguments.
     pub worker_args: Vec<OsString>,
+    /// Where `run_command` runs: the Docker engine, limits, the directory mounted at /sim.
+    pub sandbox: SandboxConfig,
 }
 
 impl AgentConfig {
@@ -62,11 +66,12 @@ impl AgentConfig {
             data_dir,
             models_dir,
             model: None,
-            fixtures_dir,
             policy_dir: crate::default_policy_dir(),
             principal: os_principal(),
             worker_program: worker.program,
             worker_args: vec![WORKER_ARG.into()],
+            sandbox: SandboxConfig::new(fixtures_dir.join("sim")),
+            fixtures_dir,
         })
     }
 }
@@ -142,6 +147,15 @@ pub struct AuditRef {
     pub conversation_id: String,
 }
 
+/// Where an intent came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The model planned it.
+    Planned,
+    /// The operator typed it.
+    Typed,
+}
+
 impl AuditRef {
     fn new(trace: &TraceId, mode: Mode, conversation: &airlock_store::ConversationId) -> Self {
         Self {
@@ -181,6 +195,8 @@ pub enum Progress<'a> {
     PlanReady(&'a [PlannedIntent]),
     /// A tool call is starting.
     ToolStarted(&'a Intent),
+    /// Output of a running tool (the sandbox streams it as the command writes it).
+    ToolOutput(Chunk<'a>),
     /// A tool call ended.
     ToolFinished(&'a Action),
     /// A piece of the answer as the model writes it.
@@ -195,6 +211,7 @@ pub struct Agent {
     examples: Vec<Example>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
     governance: Governance,
+    sandbox: SandboxRunner,
 }
 
 impl Agent {
@@ -214,7 +231,9 @@ impl Agent {
         let examples =
             planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
         let governance = Governance::open(&config, tools.specs())?;
+        let sandbox = SandboxRunner::new(config.sandbox.clone()).map_err(AgentError::Runtime)?;
         Ok(Self {
+            sandbox,
             config,
             store: Mutex::new(store),
             tools,
@@ -337,7 +356,14 @@ impl Agent {
         self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
         let mut planned = Vec::with_capacity(plan.len());
         for intent in plan {
-            planned.push(self.govern(&trace, intent, request, &conversation, mode)?);
+            planned.push(self.govern(
+                &trace,
+                intent,
+                request,
+                &conversation,
+                mode,
+                Origin::Planned,
+            )?);
         }
         progress(Progress::PlanReady(&planned));
 
@@ -384,6 +410,79 @@ impl Agent {
         Ok(outcome)
     }
 
+    /// Runs one tool call the operator typed (`tool` with `args`), without the model: the
+    /// governor decides it exactly as a planned call (with no planner confidence), an allowed
+    /// call in execute mode gets its token and runs, and everything is recorded. The answer
+    /// states the results as they are.
+    ///
+    /// # Errors
+    /// [`AgentError`] when the store cannot record the call.
+    pub fn call(
+        &self,
+        tool: &str,
+        args: Map<String, Value>,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
+        let trace = TraceId::new();
+        let text = format!("{tool} {}", Value::Object(args.clone()));
+        let conversation = {
+            let store = self.store();
+            let title: String = text.chars().take(60).collect();
+            let conversation = store.create_conversation(&title)?;
+            store.add_message(&conversation, "user", &text, Some(trace.as_str()))?;
+            conversation
+        };
+        self.record(
+            &trace,
+            EventKind::RequestReceived,
+            json!({"mode": mode, "bytes": text.len(), "conversation_id": conversation.as_str(), "typed_call": true}),
+        )?;
+        let admission =
+            self.governance
+                .admit(trace.as_str(), &text, conversation.as_str(), &self.store());
+        self.record(
+            &trace,
+            EventKind::DecisionMade,
+            json!({"stage": "admission", "principal": self.principal(), "decision": admission}),
+        )?;
+        let (answer, plan, actions) = if let Outcome::Deny { reason } = &admission.outcome {
+            (
+                format!("I did not act on this call: {reason}."),
+                Vec::new(),
+                Vec::new(),
+            )
+        } else {
+            let intent = Intent {
+                tool: tool.to_owned(),
+                args,
+                reasoning: "typed by the operator".to_owned(),
+                confidence: Confidence::High,
+            };
+            let planned =
+                vec![self.govern(&trace, intent, &text, &conversation, mode, Origin::Typed)?];
+            progress(Progress::PlanReady(&planned));
+            let actions = match mode {
+                Mode::Plan => Vec::new(),
+                Mode::Execute => self.execute(&trace, &planned, progress)?,
+            };
+            let answer = if actions.is_empty() {
+                answer::without_results(&planned, mode == Mode::Execute)
+            } else {
+                answer::as_recorded(&actions)
+            };
+            (answer, planned, actions)
+        };
+        let outcome = AskOutcome {
+            answer,
+            admission,
+            plan,
+            actions_taken: actions,
+            audit: AuditRef::new(&trace, mode, &conversation),
+        };
+        self.deliver(&trace, &conversation, outcome)
+    }
+
     /// The governor's decision on one intent, recorded; an allowed intent in execute mode gets
     /// its token (recorded as issued, never written itself).
     fn govern(
@@ -393,11 +492,17 @@ impl Agent {
         request: &str,
         conversation: &airlock_store::ConversationId,
         mode: Mode,
+        origin: Origin,
     ) -> Result<PlannedIntent, AgentError> {
         let decision = {
             let store = self.store();
+            let confidence = match origin {
+                Origin::Planned => Some(intent.confidence),
+                Origin::Typed => None,
+            };
             let decision = self.governance.decide(
                 &intent,
+                confidence,
                 trace.as_str(),
                 request,
                 conversation.as_str(),
@@ -504,7 +609,9 @@ impl Agent {
                     continue;
                 }
             };
-            let Some(tool) = self.tools.executable(&intent.tool) else {
+            let sandboxed = intent.tool == airlock_sandbox::RUN_COMMAND;
+            let tool = self.tools.executable(&intent.tool);
+            if tool.is_none() && !sandboxed {
                 self.record(
                     trace,
                     EventKind::ToolFailed,
@@ -512,7 +619,7 @@ impl Agent {
                            "error": "no executor for this tool is installed yet; it is governed and planned, and runs once its connector ships"}),
                 )?;
                 continue;
-            };
+            }
             progress(Progress::ToolStarted(intent));
             self.record(
                 trace,
@@ -520,7 +627,16 @@ impl Agent {
                 json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id()}),
             )?;
             let started = Instant::now();
-            let outcome = tool.invoke(&intent.args);
+            let outcome: Result<Value, String> = match tool {
+                Some(tool) => tool.invoke(&intent.args).map_err(|err| err.to_string()),
+                None => self
+                    .sandbox
+                    .run(verified, &intent.args, |chunk| {
+                        progress(Progress::ToolOutput(chunk));
+                    })
+                    .map(|report| json!(report))
+                    .map_err(|err| err.to_string()),
+            };
             let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
             let action = match outcome {
                 Ok(result) => {

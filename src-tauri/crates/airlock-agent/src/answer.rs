@@ -46,6 +46,24 @@ pub(crate) fn answer_request(request: &str, actions: &[Action]) -> GenerateReque
     )
 }
 
+/// The answer for calls the operator typed: each result as recorded, no model in between.
+pub(crate) fn as_recorded(actions: &[Action]) -> String {
+    let mut out = String::new();
+    for action in actions {
+        let _ = match (&action.result, &action.error) {
+            (_, Some(error)) => writeln!(out, "`{}` failed: {error}", action.tool),
+            (Some(result), None) => writeln!(
+                out,
+                "`{}` returned: {}",
+                action.tool,
+                truncate(&result.to_string(), MAX_RESULT_CHARS)
+            ),
+            (None, None) => writeln!(out, "`{}` returned nothing", action.tool),
+        };
+    }
+    out.trim_end().to_owned()
+}
+
 /// The answer when no tool ran: what was proposed and why it did not run. Deterministic, so it
 /// never claims anything the tools did not say.
 pub(crate) fn without_results(plan: &[PlannedIntent], executing: bool) -> String {

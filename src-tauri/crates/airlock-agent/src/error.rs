@@ -26,4 +26,7 @@ pub enum AgentError {
     /// The intent-token signing key is unavailable.
     #[error(transparent)]
     Keys(#[from] airlock_connectors::keys::KeyError),
+    /// The runtime that drives the sandbox could not start (out of threads or memory).
+    #[error("cannot start the sandbox runtime: {0}; free some memory or threads and try again")]
+    Runtime(std::io::Error),
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use airlock_core::Intent;
+use airlock_core::{Confidence, Intent};
 use airlock_policy::token::{IntentToken, TokenError, TokenIssuer, TokenVerifier, VerifiedIntent};
 use airlock_policy::{Call, CallContext, Decision, Governor, Ledger, LedgerError, Standing};
 use airlock_store::{PrincipalStanding, SpendStatus, Store};
@@ -62,10 +62,12 @@ impl Governance {
             .admit(&self.principal, &context, &StoreLedger(store))
     }
 
-    /// Decides one intent of the plan for `request` (trace `request_id`) in `session`.
+    /// Decides one intent for `request` (trace `request_id`) in `session`; `confidence` is the
+    /// planner's, `None` for a call the operator typed.
     pub fn decide(
         &self,
         intent: &Intent,
+        confidence: Option<Confidence>,
         request_id: &str,
         request: &str,
         session: &str,
@@ -75,7 +77,7 @@ impl Governance {
             session: session.to_owned(),
             request_id: Some(request_id.to_owned()),
             request_text: Some(request.to_owned()),
-            confidence: Some(intent.confidence),
+            confidence,
             tainted: std::collections::BTreeSet::new(),
             now: now(),
         };

@@ -10,6 +10,7 @@ mod error;
 mod governance;
 mod planner;
 mod request;
+mod sandboxed;
 mod scenario;
 mod tools;
 
@@ -21,6 +22,7 @@ pub use airlock_llm::registry::{
     default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,
 };
 pub use airlock_policy::{Decision, Outcome};
+pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
 pub use error::AgentError;
 pub use planner::{plan_schema, PlanError};

@@ -3,8 +3,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use airlock_agent::{Agent, AgentError, Outcome, PlannedIntent, Progress};
+use airlock_agent::{Agent, AgentError, AskOutcome, Outcome, PlannedIntent, Progress, Stream};
 use airlock_core::Mode;
+use serde_json::{Map, Value};
 
 use crate::paths::Paths;
 
@@ -32,10 +33,44 @@ pub fn run(paths: &Paths, text: Option<&str>, mode: Mode, json: bool) -> anyhow:
         }
         Err(err) => return Err(err.into()),
     };
+    let streamed = !outcome.actions_taken.is_empty();
+    report(&mut printer, &outcome, json, streamed)
+}
+
+/// `airlock call`: one tool call typed by the operator, decided and (in execute mode) run
+/// without the model.
+pub fn call(
+    paths: &Paths,
+    tool: &str,
+    args: &str,
+    mode: Mode,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let args: Map<String, Value> = match serde_json::from_str(args) {
+        Ok(args) => args,
+        Err(err) => {
+            eprintln!("error: --args must be a JSON object, e.g. '{{\"command\": \"tail -n 20 /sim/logs/syslog.log\"}}' ({err})");
+            return Ok(ExitCode::from(EXIT_BAD_REQUEST));
+        }
+    };
+    let agent = Agent::open(paths.agent_config()?)?;
+    let mut printer = Printer::new(json);
+    let outcome = agent.call(tool, args, mode, &mut |event| printer.show(&event))?;
+    report(&mut printer, &outcome, json, false)
+}
+
+/// Prints the outcome: as JSON, or the answer (unless it was streamed) and where it was
+/// recorded.
+fn report(
+    printer: &mut Printer,
+    outcome: &AskOutcome,
+    json: bool,
+    answer_streamed: bool,
+) -> anyhow::Result<ExitCode> {
     if json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        println!("{}", serde_json::to_string_pretty(outcome)?);
     } else {
-        if outcome.actions_taken.is_empty() {
+        if !answer_streamed {
             printer.line(&format!("\nAnswer: {}", outcome.answer));
         }
         printer.line(&format!(
@@ -88,6 +123,14 @@ impl Printer {
                 intent.tool,
                 serde_json::Value::Object(intent.args.clone())
             )),
+            Progress::ToolOutput(chunk) => {
+                let text = String::from_utf8_lossy(chunk.bytes);
+                let text = match chunk.stream {
+                    Stream::Stdout => text.into_owned(),
+                    Stream::Stderr => self.dim(&text),
+                };
+                self.write(&text);
+            }
             Progress::ToolFinished(action) => match &action.error {
                 None => self.line(&format!("ok ({:.1} ms)", action.duration_ms)),
                 Some(error) => self.line(&format!("failed: {error}")),

@@ -6,6 +6,7 @@ mod demo;
 mod models;
 mod paths;
 mod policy;
+mod sandbox;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -55,6 +56,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Decide one tool call typed by you (no model) and, in execute mode, run it if allowed.
+    /// Recorded like any request.
+    Call {
+        /// The tool, e.g. run_command.
+        tool: String,
+        /// Its arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+        /// `plan` shows the governor's decision and runs nothing; `execute` runs what may run.
+        #[arg(long, default_value = "plan")]
+        mode: Mode,
+        /// Print the outcome as one JSON object on stdout (progress goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the demo scenarios through the real model and print a table.
     Demo {
         /// Directory of scenario files (default: fixtures/scenarios).
@@ -72,6 +88,20 @@ enum Command {
     /// Verify and export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The Docker sandbox that runs `run_command`.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Check the engine (reachable, version, runtimes), build the image if needed and run a
+    /// self-test command in the sandbox. Exit 1 when any step fails.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -140,6 +170,12 @@ fn main() -> ExitCode {
     let paths = paths::Paths::resolve(&cli);
     let result = match cli.command {
         Command::Ask { text, mode, json } => ask::run(&paths, text.as_deref(), mode, json),
+        Command::Call {
+            tool,
+            args,
+            mode,
+            json,
+        } => ask::call(&paths, &tool, &args, mode, json),
         Command::Demo { scenarios, strict } => demo::run(&paths, scenarios, strict),
         Command::Models => models::run(&paths),
         Command::Policy(PolicyCommand::Check) => policy::check(&paths),
@@ -158,6 +194,7 @@ fn main() -> ExitCode {
         Command::Audit(AuditCommand::Export { format, since }) => {
             audit::export(&paths, &format, since.as_deref())
         }
+        Command::Sandbox(SandboxCommand::Doctor { json }) => sandbox::doctor(&paths, json),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,9 @@ use serde_json::{json, Map, Value};
 
 const COMMAND: &str = "cat /sim/logs/syslog.log";
 
+/// Drops streamed output (the report keeps it).
+fn discard(_: airlock_sandbox::Chunk<'_>) {}
+
 fn sim_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../fixtures/sim")
@@ -34,7 +37,15 @@ fn job(issuer: &TokenIssuer, verifier: &TokenVerifier) -> Job {
 fn cli_run(image: &str, limits: &Limits) -> Duration {
     let started = Instant::now();
     let output = Command::new("docker")
-        .args(["run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL"])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--read-only",
+            "--cap-drop",
+            "ALL",
+        ])
         .args(["--security-opt", "no-new-privileges", "--user", "1001:1001"])
         .args(["--pids-limit", &limits.pids.to_string()])
         .args(["--memory", &limits.memory_bytes.to_string()])
@@ -98,7 +109,7 @@ fn main() {
     let expected = std::fs::read_to_string(sim_dir().join("logs/syslog.log")).unwrap();
     for _ in 0..3 {
         let report = runtime
-            .block_on(sandbox.run(job(&issuer, &verifier), &mut |_| {}))
+            .block_on(sandbox.run(job(&issuer, &verifier), discard))
             .expect("warm-up run");
         assert_eq!(report.stdout, expected);
         cli_run(&image, &limits);
@@ -107,7 +118,7 @@ fn main() {
     for _ in 0..runs {
         let started = Instant::now();
         runtime
-            .block_on(sandbox.run(job(&issuer, &verifier), &mut |_| {}))
+            .block_on(sandbox.run(job(&issuer, &verifier), discard))
             .expect("sandbox run");
         ours.push(started.elapsed());
         cli.push(cli_run(&image, &limits));

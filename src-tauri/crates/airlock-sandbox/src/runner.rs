@@ -195,7 +195,7 @@ impl Sandbox {
     pub async fn run(
         &self,
         job: Job,
-        on_output: &mut (dyn FnMut(Chunk<'_>) + Send),
+        mut on_output: impl FnMut(Chunk<'_>),
     ) -> Result<RunReport, SandboxError> {
         let _permit = self
             .permits
@@ -213,7 +213,7 @@ impl Sandbox {
             )
             .await?;
         let mut guard = ContainerGuard::new(self.docker.clone(), created.id);
-        let report = self.attach_and_run(&guard, &job, on_output).await;
+        let report = self.attach_and_run(&guard, &job, &mut on_output).await;
         let removed = self
             .engine_call("removing the container", remove(&self.docker, guard.id()))
             .await;
@@ -240,7 +240,7 @@ impl Sandbox {
         &self,
         guard: &ContainerGuard,
         job: &Job,
-        on_output: &mut (dyn FnMut(Chunk<'_>) + Send),
+        on_output: &mut impl FnMut(Chunk<'_>),
     ) -> Result<(Ending, Option<i64>, Capture), SandboxError> {
         let id = guard.id();
         let limits = &self.config.limits;

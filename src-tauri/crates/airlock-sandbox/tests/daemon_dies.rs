@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 
 const REAL_SOCKET: &str = "/var/run/docker.sock";
 
+/// Drops streamed output (the report keeps it).
+fn discard(_: airlock_sandbox::Chunk<'_>) {}
+
 fn sim_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/sim")
 }
@@ -106,7 +109,7 @@ async fn the_engine_dying_mid_run_is_an_error_not_a_hang() {
 
     let running = tokio::spawn(async move {
         let started = Instant::now();
-        let result = sandbox.run(job("sleep 50"), &mut |_| {}).await;
+        let result = sandbox.run(job("sleep 50"), discard).await;
         (result, started.elapsed())
     });
     let deadline = Instant::now() + Duration::from_secs(20);

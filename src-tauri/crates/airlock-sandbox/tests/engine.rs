@@ -9,9 +9,13 @@ use std::time::{Duration, Instant};
 
 use airlock_policy::token::{generate_signing_key, TokenIssuer, TokenVerifier};
 use airlock_sandbox::{
-    Ending, Job, Limits, RunReport, Sandbox, SandboxConfig, SandboxError, Stream, TRUNCATED_MARKER,
+    Chunk, Ending, Job, Limits, RunReport, Sandbox, SandboxConfig, SandboxError, Stream,
+    TRUNCATED_MARKER,
 };
 use serde_json::{json, Map, Value};
+
+/// Drops streamed output (the report keeps it).
+fn discard(_: Chunk<'_>) {}
 
 fn sim_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/sim")
@@ -62,7 +66,7 @@ fn job(command: &str) -> Job {
 
 async fn run(sandbox: &Sandbox, command: &str) -> RunReport {
     sandbox
-        .run(job(command), &mut |_| {})
+        .run(job(command), discard)
         .await
         .unwrap_or_else(|err| panic!("{command}: {err}"))
 }
@@ -79,7 +83,7 @@ async fn a_permitted_command_returns_the_fixture_and_streams_it() {
     let sandbox = sandbox("fixture", quick()).await;
     let mut streamed = Vec::new();
     let report = sandbox
-        .run(job("cat /sim/logs/syslog.log"), &mut |chunk| {
+        .run(job("cat /sim/logs/syslog.log"), |chunk: Chunk<'_>| {
             assert_eq!(chunk.stream, Stream::Stdout);
             streamed.extend_from_slice(chunk.bytes);
         })
@@ -203,7 +207,7 @@ async fn a_fork_bomb_hits_the_pids_limit_and_the_host_stays_responsive() {
         let job = job("sh -c 'bomb() { bomb | bomb & }; bomb; sleep 30'");
         async move {
             let sandbox = sandbox;
-            let report = sandbox.run(job, &mut |_| {}).await;
+            let report = sandbox.run(job, discard).await;
             (sandbox, report)
         }
     });
@@ -274,7 +278,7 @@ async fn a_100_mb_output_is_capped_and_marked() {
     let sandbox = sandbox("bigoutput", limits).await;
     let mut streamed = 0;
     let report = sandbox
-        .run(job("head -c 100000000 /dev/zero"), &mut |chunk| {
+        .run(job("head -c 100000000 /dev/zero"), |chunk: Chunk<'_>| {
             streamed += chunk.bytes.len();
         })
         .await
@@ -299,7 +303,7 @@ async fn a_cancelled_run_leaves_no_container() {
     let sandbox = std::sync::Arc::new(sandbox("cancelled", quick()).await);
     let running = tokio::spawn({
         let sandbox = sandbox.clone();
-        async move { sandbox.run(job("sleep 30"), &mut |_| {}).await }
+        async move { sandbox.run(job("sleep 30"), discard).await }
     });
     let labels = HashMap::from([("airlock.test".to_owned(), test_label("cancelled"))]);
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -319,7 +323,7 @@ async fn a_panicking_output_consumer_leaves_no_container() {
         let sandbox = sandbox.clone();
         async move {
             sandbox
-                .run(job("cat /sim/README.txt"), &mut |_| {
+                .run(job("cat /sim/README.txt"), |_: Chunk<'_>| {
                     panic!("the consumer broke")
                 })
                 .await
@@ -341,7 +345,7 @@ async fn runs_beyond_the_concurrency_limit_wait_their_turn() {
     let runs: Vec<_> = (0..2)
         .map(|_| {
             let sandbox = sandbox.clone();
-            tokio::spawn(async move { sandbox.run(job("sleep 1"), &mut |_| {}).await })
+            tokio::spawn(async move { sandbox.run(job("sleep 1"), discard).await })
         })
         .collect();
     for run in runs {
