@@ -89,10 +89,10 @@ fn a_missing_model_file_says_how_to_get_one() {
             "make setup",
         ],
     );
-    // The request was recorded before the model was needed, and its failure too.
+    // The request was recorded and admitted before the model was needed, and its failure too.
     assert_eq!(
         event_kinds(data.path()),
-        ["request_received", "plan_failed"]
+        ["request_received", "decision_made", "plan_failed"]
     );
 }
 

@@ -50,7 +50,8 @@ fn every_intent_gets_a_recorded_governor_decision_and_no_write_runs() {
     }
     let kinds = event_kinds(data.path());
     let count = |kind: &str| kinds.iter().filter(|k| *k == kind).count();
-    assert_eq!(count("decision_made"), plan.len(), "{kinds:?}");
+    // One decision admits the request, then one per intent.
+    assert_eq!(count("decision_made"), 1 + plan.len(), "{kinds:?}");
     // Nothing starts without a token.
     assert!(count("token_issued") >= count("tool_started"), "{kinds:?}");
 }
@@ -190,5 +191,5 @@ fn killing_the_model_worker_mid_generation_is_a_clear_error_and_the_store_surviv
     assert!(stderr.contains("SIGKILL"), "stderr: {stderr}");
     // The request and its failure are on record; the database is intact.
     let kinds = event_kinds(data.path());
-    assert_eq!(kinds, ["request_received", "plan_failed"]);
+    assert_eq!(kinds, ["request_received", "decision_made", "plan_failed"]);
 }

@@ -45,8 +45,19 @@ fn every_demo_prompt_yields_a_valid_plan_and_plan_mode_runs_nothing() {
     let data = tempfile::tempdir().unwrap();
     let scenarios = scenarios();
     assert!(scenarios.len() >= 6);
+    let mut admitted = 0;
     for scenario in &scenarios {
         let outcome = ask_json(data.path(), "plan", &scenario.prompt);
+        if outcome["admission"]["decision"] == "allow" {
+            admitted += 1;
+        } else {
+            assert_eq!(
+                outcome["plan"],
+                serde_json::json!([]),
+                "{}: a refused request was planned",
+                scenario.name
+            );
+        }
         assert_plan_is_valid(&outcome, &scenario.name);
         assert_eq!(outcome["audit"]["mode"], "plan");
         assert_eq!(
@@ -60,10 +71,15 @@ fn every_demo_prompt_yields_a_valid_plan_and_plan_mode_runs_nothing() {
         tools_started(data.path()).is_empty(),
         "the event log shows a tool run in plan mode"
     );
+    assert_eq!(
+        admitted,
+        scenarios.len() - 1,
+        "exactly the prompt-injection scenario is refused before planning"
+    );
     let kinds = event_kinds(data.path());
     assert_eq!(
         kinds.iter().filter(|k| *k == "plan_proposed").count(),
-        scenarios.len(),
+        admitted,
         "{kinds:?}"
     );
 }
