@@ -131,4 +131,13 @@ fn sandbox_doctor_reports_the_engine_and_a_passing_self_test() {
     assert_eq!(output.status.code(), Some(1));
     let text = String::from_utf8_lossy(&output.stdout);
     assert!(text.contains("not reachable"), "{text}");
+
+    let output = airlock(data.path())
+        .args(["sandbox", "doctor"])
+        .env("AIRLOCK_SANDBOX_RUNTIME", "no-such-runtime")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("no runtime `no-such-runtime`"), "{text}");
 }

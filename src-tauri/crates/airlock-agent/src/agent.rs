@@ -70,11 +70,25 @@ impl AgentConfig {
             principal: os_principal(),
             worker_program: worker.program,
             worker_args: vec![WORKER_ARG.into()],
-            sandbox: SandboxConfig::new(fixtures_dir.join("sim")),
+            sandbox: sandbox_config(&fixtures_dir),
             fixtures_dir,
         })
     }
 }
+
+/// The sandbox settings for `fixtures_dir`: its `sim/` mounted at /sim, the engine from
+/// `DOCKER_HOST` (or the local socket), and the container runtime from
+/// `AIRLOCK_SANDBOX_RUNTIME` (e.g. `runsc` for gVisor) when set.
+fn sandbox_config(fixtures_dir: &std::path::Path) -> SandboxConfig {
+    let mut config = SandboxConfig::new(fixtures_dir.join("sim"));
+    config.runtime = std::env::var(SANDBOX_RUNTIME_ENV)
+        .ok()
+        .filter(|runtime| !runtime.trim().is_empty());
+    config
+}
+
+/// The environment variable naming the sandbox's container runtime.
+const SANDBOX_RUNTIME_ENV: &str = "AIRLOCK_SANDBOX_RUNTIME";
 
 /// The login name of the OS user this process runs as: the principal requests run as. Taken
 /// from the process's user id and the password database, not from `$USER` (which anyone can
@@ -307,30 +321,7 @@ impl Agent {
                 return Err(err.into());
             }
         };
-        let conversation = {
-            let store = self.store();
-            let title: String = request.chars().take(60).collect();
-            let conversation = store.create_conversation(&title)?;
-            store.add_message(&conversation, "user", request, Some(trace.as_str()))?;
-            conversation
-        };
-        self.record(
-            &trace,
-            EventKind::RequestReceived,
-            json!({"mode": mode, "bytes": request.len(), "conversation_id": conversation.as_str()}),
-        )?;
-
-        let admission = self.governance.admit(
-            trace.as_str(),
-            request,
-            conversation.as_str(),
-            &self.store(),
-        );
-        self.record(
-            &trace,
-            EventKind::DecisionMade,
-            json!({"stage": "admission", "principal": self.principal(), "decision": admission}),
-        )?;
+        let (conversation, admission) = self.receive(&trace, request, mode, Origin::Planned)?;
         if let Outcome::Deny { reason } = &admission.outcome {
             let outcome = AskOutcome {
                 answer: format!("I did not act on this request: {reason}."),
@@ -389,6 +380,39 @@ impl Agent {
         self.deliver(&trace, &conversation, outcome)
     }
 
+    /// Stores `text` as the first message of a new conversation, records its arrival, and has
+    /// the governor admit it before anything else happens (recorded too).
+    fn receive(
+        &self,
+        trace: &TraceId,
+        text: &str,
+        mode: Mode,
+        origin: Origin,
+    ) -> Result<(airlock_store::ConversationId, Decision), AgentError> {
+        let conversation = {
+            let store = self.store();
+            let title: String = text.chars().take(60).collect();
+            let conversation = store.create_conversation(&title)?;
+            store.add_message(&conversation, "user", text, Some(trace.as_str()))?;
+            conversation
+        };
+        self.record(
+            trace,
+            EventKind::RequestReceived,
+            json!({"mode": mode, "bytes": text.len(), "conversation_id": conversation.as_str(),
+                   "typed_call": origin == Origin::Typed}),
+        )?;
+        let admission =
+            self.governance
+                .admit(trace.as_str(), text, conversation.as_str(), &self.store());
+        self.record(
+            trace,
+            EventKind::DecisionMade,
+            json!({"stage": "admission", "principal": self.principal(), "decision": admission}),
+        )?;
+        Ok((conversation, admission))
+    }
+
     /// Stores and records the outcome's answer, then hands the outcome back.
     fn deliver(
         &self,
@@ -426,26 +450,7 @@ impl Agent {
     ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
         let text = format!("{tool} {}", Value::Object(args.clone()));
-        let conversation = {
-            let store = self.store();
-            let title: String = text.chars().take(60).collect();
-            let conversation = store.create_conversation(&title)?;
-            store.add_message(&conversation, "user", &text, Some(trace.as_str()))?;
-            conversation
-        };
-        self.record(
-            &trace,
-            EventKind::RequestReceived,
-            json!({"mode": mode, "bytes": text.len(), "conversation_id": conversation.as_str(), "typed_call": true}),
-        )?;
-        let admission =
-            self.governance
-                .admit(trace.as_str(), &text, conversation.as_str(), &self.store());
-        self.record(
-            &trace,
-            EventKind::DecisionMade,
-            json!({"stage": "admission", "principal": self.principal(), "decision": admission}),
-        )?;
+        let (conversation, admission) = self.receive(&trace, &text, mode, Origin::Typed)?;
         let (answer, plan, actions) = if let Outcome::Deny { reason } = &admission.outcome {
             (
                 format!("I did not act on this call: {reason}."),

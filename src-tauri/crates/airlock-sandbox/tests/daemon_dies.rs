@@ -2,25 +2,19 @@
 //! The "engine" here is a socket proxy in front of the real one, killed mid-run, so the rest of
 //! the suite keeps its daemon.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use airlock_policy::token::{generate_signing_key, TokenIssuer, TokenVerifier};
-use airlock_sandbox::{Job, Limits, Sandbox, SandboxConfig, SandboxError};
-use serde_json::{json, Map, Value};
+use airlock_sandbox::{Limits, Sandbox, SandboxConfig, SandboxError};
+use support::{discard, job, sim_dir};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
 const REAL_SOCKET: &str = "/var/run/docker.sock";
-
-/// Drops streamed output (the report keeps it).
-fn discard(_: airlock_sandbox::Chunk<'_>) {}
-
-fn sim_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/sim")
-}
 
 /// Forwards every connection on `path` to the real engine until killed.
 struct Proxy {
@@ -55,19 +49,6 @@ impl Proxy {
             task.abort();
         }
     }
-}
-
-fn job(command: &str) -> Job {
-    let args: Map<String, Value> = json!({ "command": command }).as_object().unwrap().clone();
-    let key = generate_signing_key();
-    let verifier = TokenVerifier::new(key.verifying_key());
-    let issuer = TokenIssuer::new(key, Duration::from_secs(60));
-    let now = std::time::SystemTime::now();
-    let token = issuer.issue("run_command", &args, "olivia", "d", now);
-    let grant = verifier
-        .verify(Some(&token), "run_command", &args, "olivia", now)
-        .unwrap();
-    Job::run_command(grant, &args).unwrap()
 }
 
 /// Our containers with `label`, by the docker CLI against the real engine.

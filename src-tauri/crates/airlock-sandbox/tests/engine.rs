@@ -3,8 +3,9 @@
 //! hostile on purpose: the governor's command guard would refuse most of them, and these tests
 //! show what the sandbox contains when something gets past it anyway.
 
+mod support;
+
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use airlock_policy::token::{generate_signing_key, TokenIssuer, TokenVerifier};
@@ -13,13 +14,7 @@ use airlock_sandbox::{
     TRUNCATED_MARKER,
 };
 use serde_json::{json, Map, Value};
-
-/// Drops streamed output (the report keeps it).
-fn discard(_: Chunk<'_>) {}
-
-fn sim_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/sim")
-}
+use support::{discard, job, sim_dir};
 
 /// A sandbox whose containers carry a label unique to this test.
 async fn sandbox(test: &str, limits: Limits) -> Sandbox {
@@ -48,20 +43,6 @@ async fn remaining(sandbox: &Sandbox, test: &str) -> usize {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// A verified grant for `run_command` with `command`, as the executor would hold one.
-fn job(command: &str) -> Job {
-    let args: Map<String, Value> = json!({ "command": command }).as_object().unwrap().clone();
-    let key = generate_signing_key();
-    let verifier = TokenVerifier::new(key.verifying_key());
-    let issuer = TokenIssuer::new(key, Duration::from_secs(60));
-    let now = std::time::SystemTime::now();
-    let token = issuer.issue("run_command", &args, "olivia", "decision-test", now);
-    let grant = verifier
-        .verify(Some(&token), "run_command", &args, "olivia", now)
-        .unwrap();
-    Job::run_command(grant, &args).unwrap()
 }
 
 async fn run(sandbox: &Sandbox, command: &str) -> RunReport {
