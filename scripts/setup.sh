@@ -51,6 +51,9 @@ APT_PACKAGES=(
     # The signing-key keychain tests: a private session bus (dbus-run-session), a Secret
     # Service (GNOME Keyring) and secret-tool to inspect it.
     dbus gnome-keyring libsecret-tools
+    # MES over ODBC: the unixODBC driver manager and Debian's SQLite ODBC driver (registers
+    # the `SQLite3` driver in /etc/odbcinst.ini).
+    unixodbc unixodbc-dev odbcinst libsqliteodbc
 )
 
 step_apt() {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use airlock_connectors::mes::{self, Mes};
 use airlock_connectors::ops::OpsSimulator;
 use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId};
 use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
@@ -74,6 +75,32 @@ impl AgentConfig {
             fixtures_dir,
         })
     }
+}
+
+/// The demo plant's MES: a SQLite database in the data directory built from
+/// `fixtures/mes/*.sql` through the ODBC driver, rebuilt when a fixture file is newer. When it
+/// cannot be built (no ODBC driver), the MES tools report that when called.
+fn fixture_mes(config: &AgentConfig) -> Mes {
+    let database = config.data_dir.join("mes-line3.db");
+    let sql_dir = config.fixtures_dir.join("mes");
+    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let newest_fixture = std::fs::read_dir(&sql_dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter_map(|entry| modified(&entry.path()))
+        .max();
+    let stale = match (modified(&database), newest_fixture) {
+        (Some(built), Some(fixture)) => fixture > built,
+        (None, _) => true,
+        (Some(_), None) => false,
+    };
+    if stale {
+        if let Err(err) = Mes::build_fixture(&sql_dir, &database) {
+            tracing::warn!(%err, "the fixture MES is unavailable; MES tools will say so when called");
+        }
+    }
+    Mes::sqlite_file(&database)
 }
 
 /// The sandbox settings for `fixtures_dir`: its `sim/` mounted at /sim, the engine from
@@ -241,7 +268,9 @@ impl Agent {
             airlock_connectors::keys::load_or_create_signing_key(AUDIT_KEY, &config.data_dir)?;
         store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?;
-        let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), simulator.tools());
+        let mut executable = simulator.tools();
+        executable.extend(mes::tools(fixture_mes(&config)));
+        let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), executable);
         let examples =
             planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
         let governance = Governance::open(&config, tools.specs())?;

@@ -1,22 +1,23 @@
 //! The catalog: the specification of every tool Airlock governs, whether or not its executor
 //! is installed yet. The governor validates arguments against these schemas and Cedar names
-//! each tool as an action. Executors: the simulator's read tools ([`crate::ops`]) today; the
-//! sandbox (`run_command`, `restart_service`), SAP, MES and document tools arrive with their
-//! connectors, and until then the agent refuses to run them with a message saying so.
+//! each tool as an action. Executors: the simulator's read tools ([`crate::ops`]), the MES
+//! tools ([`crate::mes`]) and the sandbox (`run_command`, in `airlock-sandbox`); SAP and
+//! document tools arrive with their connectors, and until then the agent refuses to run them
+//! with a message saying so.
 
 use airlock_core::{ToolEffect, ToolSpec};
 use serde_json::json;
 
 use crate::ops::OpsSimulator;
 
-/// Every governed tool's spec: the simulator's first, then the rest by name.
+/// Every governed tool's spec: the simulator's first, then the MES's, then the rest by name.
 #[must_use]
 pub fn specs() -> Vec<ToolSpec> {
     let mut specs = OpsSimulator::specs();
+    specs.extend(crate::mes::specs());
     specs.extend([
         create_maintenance_order(),
         create_purchase_request(),
-        mes_query(),
         read_document(),
         restart_service(),
         run_command(),
@@ -82,24 +83,6 @@ fn restart_service() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Write,
-    )
-}
-
-fn mes_query() -> ToolSpec {
-    spec(
-        "mes_query",
-        "Query the MES database (production orders, downtime, line events) with one read-only \
-         SQL SELECT.",
-        json!({
-            "type": "object",
-            "properties": {
-                "sql": {"type": "string", "minLength": 1, "maxLength": 4096,
-                        "description": "One SELECT statement on the MES tables."}
-            },
-            "required": ["sql"],
-            "additionalProperties": false
-        }),
-        ToolEffect::Read,
     )
 }
 

@@ -9,4 +9,5 @@
 
 pub mod catalog;
 pub mod keys;
+pub mod mes;
 pub mod ops;

@@ -62,4 +62,8 @@ pub enum ToolError {
     /// The data the tool read was not in the expected shape.
     #[error("{0}")]
     BadData(String),
+    /// The system behind the tool (a database, an ERP) refused or failed the call; the message
+    /// says what to do.
+    #[error("{0}")]
+    Failed(String),
 }
