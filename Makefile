@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -65,7 +65,7 @@ test-rust: ui
 test: export AIRLOCK_REQUIRE_DOCKER := 1
 test: setup test-ui test-scripts lint test-rust
 
-bench: bench-governor bench-sandbox
+bench: bench-governor bench-sandbox bench-connectors
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
 
@@ -78,6 +78,10 @@ bench-governor: setup ui
 bench-sandbox: export AIRLOCK_REQUIRE_DOCKER := 1
 bench-sandbox: setup ui
 	$(CARGO) bench --workspace --bench sandbox
+
+# Connector round trips: the MES through ODBC.
+bench-connectors: setup ui
+	$(CARGO) bench --workspace --bench mes
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);

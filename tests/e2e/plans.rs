@@ -3,13 +3,13 @@
 
 mod support;
 
-use airlock_connectors::ops::OpsSimulator;
+use airlock_connectors::catalog;
 use serde_json::Value;
 use support::{ask_json, event_kinds, scenarios, tools_started};
 
-/// Checks a plan against the registered tool specs with an independent JSON-schema validator.
+/// Checks a plan against every governed tool's spec with an independent JSON-schema validator.
 fn assert_plan_is_valid(outcome: &Value, context: &str) {
-    let specs = OpsSimulator::specs();
+    let specs = catalog::specs();
     let plan = outcome["plan"]
         .as_array()
         .unwrap_or_else(|| panic!("{context}: no plan array"));

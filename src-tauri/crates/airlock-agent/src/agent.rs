@@ -580,7 +580,10 @@ impl Agent {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<Intent>, AgentError> {
         let worker = self.ready_worker(progress)?;
-        let generate = planner::plan_request(request, &self.tools, &self.examples);
+        let today = time::OffsetDateTime::now_local()
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+            .date();
+        let generate = planner::plan_request(request, &self.tools, &self.examples, today);
         let generation = worker.generate(&generate, &mut |text| {
             progress(Progress::PlanToken(text));
             ControlFlow::Continue(())

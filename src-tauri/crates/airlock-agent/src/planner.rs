@@ -118,13 +118,17 @@ pub(crate) fn load_examples(path: &Path, tools: &ToolRegistry) -> Result<Vec<Exa
     Ok(kept)
 }
 
-/// The generation request that plans `request`.
+/// The generation request that plans `request` on `today` (so "this week" can become dates).
 pub(crate) fn plan_request(
     request: &str,
     tools: &ToolRegistry,
     examples: &[Example],
+    today: time::Date,
 ) -> GenerateRequest {
-    let mut messages = vec![ChatMessage::new(Role::System, system_prompt(tools.specs()))];
+    let mut messages = vec![ChatMessage::new(
+        Role::System,
+        system_prompt(tools.specs(), today),
+    )];
     for example in examples {
         messages.push(ChatMessage::new(Role::User, example.request.clone()));
         messages.push(ChatMessage::new(Role::Assistant, example.plan.clone()));
@@ -164,7 +168,7 @@ pub(crate) fn parse_plan(
     Ok(plan)
 }
 
-fn system_prompt(specs: &[ToolSpec]) -> String {
+fn system_prompt(specs: &[ToolSpec], today: time::Date) -> String {
     let mut prompt = String::from(
         "You plan actions for Airlock, an operations assistant for a plant floor and a \
          mainframe batch system. Choose the tools that fetch what the operator asks for and \
@@ -183,8 +187,13 @@ fn system_prompt(specs: &[ToolSpec]) -> String {
          - Use only these tools and only the arguments they take.\n\
          - One intent per thing to fetch; several intents when the request asks for several things.\n\
          - If no tool fits, or the request asks to delete or destroy something, reply {\"intents\":[]}.\n\
-         - confidence is high when the request names the data plainly, low when you guess.",
+         - confidence is high when the request names the data plainly, low when you guess.\n",
     );
+    let monday = today - time::Duration::days(i64::from(today.weekday().number_days_from_monday()));
+    prompt.push_str(&format!(
+        "- Today is {today} ({}); this week began on Monday {monday}; write dates as YYYY-MM-DD.",
+        today.weekday()
+    ));
     prompt
 }
 
@@ -238,6 +247,18 @@ mod tests {
     use airlock_core::{Tool, ToolEffect};
 
     use super::*;
+
+    #[test]
+    fn the_prompt_states_today_and_the_monday_of_this_week() {
+        let sunday = time::macros::date!(2026 - 11 - 22);
+        let prompt = system_prompt(registry().specs(), sunday);
+        assert!(
+            prompt.contains("Today is 2026-11-22 (Sunday); this week began on Monday 2026-11-16"),
+            "{prompt}"
+        );
+        let monday = time::macros::date!(2026 - 11 - 16);
+        assert!(system_prompt(registry().specs(), monday).contains("began on Monday 2026-11-16"));
+    }
 
     fn registry() -> ToolRegistry {
         let logs = ToolSpec {

@@ -7,6 +7,7 @@ mod models;
 mod paths;
 mod policy;
 mod sandbox;
+mod vault;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +92,28 @@ enum Command {
     /// The Docker sandbox that runs `run_command`.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Named SAP and MES connections: settings in the database, secrets in the OS keychain.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Add or replace a connection. The secret is read from a prompt (or stdin's first line),
+    /// never from the command line.
+    Add(vault::NewConnection),
+    /// List the connections and where each secret is.
+    List,
+    /// Remove a connection and its secret.
+    Remove {
+        /// The connection.
+        name: String,
+    },
+    /// Check that the secret is there and the system answers with it.
+    Test {
+        /// The connection.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +218,10 @@ fn main() -> ExitCode {
             audit::export(&paths, &format, since.as_deref())
         }
         Command::Sandbox(SandboxCommand::Doctor { json }) => sandbox::doctor(&paths, json),
+        Command::Vault(VaultCommand::Add(new)) => vault::add(&paths, new),
+        Command::Vault(VaultCommand::List) => vault::list(&paths),
+        Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
+        Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
     };
     match result {
         Ok(code) => code,

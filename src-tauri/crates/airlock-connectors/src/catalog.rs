@@ -10,11 +10,10 @@ use serde_json::json;
 
 use crate::ops::OpsSimulator;
 
-/// Every governed tool's spec: the simulator's first, then the MES's, then the rest by name.
+/// Every governed tool's spec: the simulator's first, then the rest by name, then the MES's.
 #[must_use]
 pub fn specs() -> Vec<ToolSpec> {
     let mut specs = OpsSimulator::specs();
-    specs.extend(crate::mes::specs());
     specs.extend([
         create_maintenance_order(),
         create_purchase_request(),
@@ -23,6 +22,7 @@ pub fn specs() -> Vec<ToolSpec> {
         run_command(),
         set_config(),
     ]);
+    specs.extend(crate::mes::specs());
     specs
 }
 

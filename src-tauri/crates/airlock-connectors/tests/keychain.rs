@@ -541,3 +541,62 @@ fn a_keychain_that_never_answers_times_out_and_falls_back_to_a_file() {
         "{error:?}"
     );
 }
+
+#[test]
+fn a_connection_secret_round_trips_through_the_secret_service() {
+    use airlock_connectors::vault::{Backend, Secret, Vault, VaultError, VAULT_SERVICE};
+    if !inside(
+        Session::Unlocked,
+        "a_connection_secret_round_trips_through_the_secret_service",
+    ) {
+        return;
+    }
+    let vault = Vault::with_backends(vec![Backend::SecretService]);
+    let stored = vault
+        .store("sap-prod", &Secret::new("s3cret-SAP".to_owned()))
+        .expect("stored");
+    assert_eq!(stored, Backend::SecretService);
+    let looked_up = Command::new("secret-tool")
+        .args(["lookup", "service", VAULT_SERVICE, "username", "sap-prod"])
+        .output()
+        .expect("secret-tool");
+    assert_eq!(
+        String::from_utf8_lossy(&looked_up.stdout).trim(),
+        "s3cret-SAP"
+    );
+    let (secret, from) = vault.fetch("sap-prod").expect("fetched");
+    assert_eq!(
+        (secret.expose(), from),
+        ("s3cret-SAP", Backend::SecretService)
+    );
+    assert_eq!(
+        vault.remove("sap-prod").expect("removed"),
+        [Backend::SecretService]
+    );
+    assert!(matches!(
+        vault.fetch("sap-prod"),
+        Err(VaultError::NotFound(_))
+    ));
+}
+
+#[test]
+fn a_locked_keychain_is_a_clear_error_for_connection_secrets() {
+    use airlock_connectors::vault::{Backend, Secret, Vault, VaultError};
+    if !inside(
+        Session::Locked,
+        "a_locked_keychain_is_a_clear_error_for_connection_secrets",
+    ) {
+        return;
+    }
+    let vault = Vault::with_backends(vec![Backend::SecretService]);
+    let error = vault
+        .store("mes-line3", &Secret::new("pw".to_owned()))
+        .expect_err("locked");
+    assert!(matches!(error, VaultError::Locked { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains("unlock") && message.contains("mes-line3"),
+        "{message}"
+    );
+    assert!(!message.contains("pw\""), "{message}");
+}

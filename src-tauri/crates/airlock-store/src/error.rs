@@ -82,6 +82,9 @@ pub enum StoreError {
     /// The audit log failed verification.
     #[error(transparent)]
     Audit(#[from] crate::AuditProblem),
+    /// The caller asked to store something the store refuses (e.g. a secret in settings).
+    #[error("{0}")]
+    Invalid(String),
     /// A stored value does not have the expected shape.
     #[error("stored data is malformed: {0}")]
     Malformed(String),

@@ -30,6 +30,7 @@
 mod chain;
 mod checkpoint;
 mod clock;
+mod connections;
 mod conversations;
 mod error;
 mod events;
@@ -41,6 +42,7 @@ mod spend;
 mod standing;
 mod verify;
 
+pub use connections::ConnectionRecord;
 pub use conversations::{ConversationId, StoredMessage};
 pub use error::StoreError;
 pub use events::StoredEvent;

@@ -149,6 +149,19 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     );
     ",
     ),
+    // 6: named connections to SAP and MES systems: their non-secret settings only (the secret
+    // is in the OS keychain, see airlock-connectors' vault).
+    Migration::sql(
+        r"
+    CREATE TABLE connections (
+        name        TEXT PRIMARY KEY,
+        kind        TEXT NOT NULL CHECK (kind IN ('sap', 'mes')),
+        settings    TEXT NOT NULL CHECK (json_valid(settings)),
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and

@@ -11,6 +11,7 @@ use odbc_api::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use super::MesError;
 
@@ -56,12 +57,21 @@ pub struct Compensation {
     pub status_after: String,
 }
 
-/// An MES database behind an ODBC connection string.
-#[derive(Debug, Clone)]
+/// An MES database behind an ODBC connection string (which may hold a password: it is
+/// zeroized on drop and never printed).
+#[derive(Clone)]
 pub struct Mes {
-    connection_string: String,
+    connection_string: Zeroizing<String>,
     /// What error messages name (the DSN or the database file, never credentials).
     name: String,
+}
+
+impl std::fmt::Debug for Mes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mes")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Mes {
@@ -69,10 +79,10 @@ impl Mes {
     #[must_use]
     pub fn sqlite_file(database: &Path) -> Self {
         Self {
-            connection_string: format!(
+            connection_string: Zeroizing::new(format!(
                 "Driver=SQLite3;Database={};Timeout=5000;",
                 database.display()
-            ),
+            )),
             name: database.display().to_string(),
         }
     }
@@ -81,8 +91,23 @@ impl Mes {
     #[must_use]
     pub fn dsn(dsn: &str) -> Self {
         Self {
-            connection_string: format!("DSN={dsn};"),
+            connection_string: Zeroizing::new(format!("DSN={};", escape(dsn))),
             name: format!("DSN {dsn}"),
+        }
+    }
+
+    /// A data source by name, logging in as `user` with `password` (from the vault; it stays
+    /// in this value's zeroized connection string only).
+    #[must_use]
+    pub fn dsn_with_login(dsn: &str, user: &str, password: &str) -> Self {
+        Self {
+            connection_string: Zeroizing::new(format!(
+                "DSN={};UID={};PWD={};",
+                escape(dsn),
+                escape(user),
+                escape(password)
+            )),
+            name: format!("DSN {dsn} as {user}"),
         }
     }
 
@@ -289,7 +314,7 @@ impl Mes {
             .connect_with_connection_string(&self.connection_string, options)
             .map_err(|err| MesError::Unreachable {
                 name: self.name.clone(),
-                reason: err.to_string(),
+                reason: without_password(&err.to_string()),
             })
     }
 
@@ -409,6 +434,30 @@ fn cell(text: Option<&str>, numeric: Option<Numeric>) -> Value {
     }
 }
 
+/// A driver message with any `PWD=…` it echoed cut out.
+fn without_password(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.to_ascii_uppercase().find("PWD=") {
+        out.push_str(&rest[..at + 4]);
+        out.push_str("***");
+        rest = rest[at + 4..]
+            .find(';')
+            .map_or("", |end| &rest[at + 4 + end..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An ODBC connection-string value, braced when it holds characters the syntax uses.
+fn escape(value: &str) -> String {
+    if value.contains([';', '{', '}', '=']) || value.trim() != value {
+        format!("{{{}}}", value.replace('}', "}}"))
+    } else {
+        value.to_owned()
+    }
+}
+
 fn check_status(status: &str) -> Result<(), MesError> {
     if WORK_ORDER_STATUSES.contains(&status) {
         Ok(())
@@ -465,6 +514,27 @@ mod tests {
         );
         assert_eq!(cell(Some("007"), None), Value::from("007"));
         assert_eq!(cell(None, None), Value::Null);
+    }
+
+    #[test]
+    fn a_connection_with_a_password_never_prints_it() {
+        let mes = Mes::dsn_with_login("MES3", "airlock", "s3cr;et}");
+        let shown = format!("{mes:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(
+            mes.connection_string.contains("PWD={s3cr;et}}};"),
+            "braced and escaped"
+        );
+    }
+
+    #[test]
+    fn driver_messages_lose_any_password_they_echo() {
+        assert_eq!(
+            without_password("bad login DSN=x;UID=a;PWD=hunter2;Timeout=5"),
+            "bad login DSN=x;UID=a;PWD=***;Timeout=5"
+        );
+        assert_eq!(without_password("pwd=abc"), "pwd=***");
+        assert_eq!(without_password("no secret here"), "no secret here");
     }
 
     #[test]
