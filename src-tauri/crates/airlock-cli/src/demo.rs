@@ -11,12 +11,24 @@ use crate::paths::Paths;
 pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::Result<ExitCode> {
     let dir = scenarios.unwrap_or_else(|| paths.fixtures_dir.join("scenarios"));
     let scenarios = load_scenarios(&dir)?;
-    let agent = Agent::open(paths.agent_config()?)?;
+    // Each run gets a data directory of its own: the scenarios must not inherit an earlier
+    // run's spend, rate buckets or injection warning (the injection scenario warns the user; a
+    // second run in the same directory would blacklist them).
+    let mut config = paths.agent_config()?;
+    config.data_dir = paths.data_dir.join("demo-runs").join(format!(
+        "{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_secs()
+    ));
+    std::fs::create_dir_all(&config.data_dir)?;
+    let data_dir = config.data_dir.clone();
+    let agent = Agent::open(config)?;
     let worker = agent.model_worker()?;
     if let Some(model) = worker.loaded_model() {
         println!("Model: {} — {}", model.description, model.path.display());
     }
-    println!("Data:  {}", paths.data_dir.display());
+    println!("Data:  {} (this run's own)", data_dir.display());
     println!(
         "As:    {} (policy {})\n",
         agent.principal(),
