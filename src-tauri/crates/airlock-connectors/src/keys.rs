@@ -452,23 +452,42 @@ fn on_keychain_thread<T: Send + 'static>(
     timeout: Duration,
     job: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, KeychainTrouble> {
+    on_own_thread("airlock-keychain", timeout, job).map_err(|unanswered| match unanswered {
+        Unanswered::TimedOut(why) => KeychainTrouble::Locked(why),
+        Unanswered::Failed(why) => KeychainTrouble::Unavailable(why),
+    })
+}
+
+/// Why a job on its own thread gave no result.
+pub(crate) enum Unanswered {
+    /// It did not finish in time (a keychain waiting on an unlock prompt).
+    TimedOut(String),
+    /// The thread could not start, or the job panicked.
+    Failed(String),
+}
+
+/// Runs `job` on a thread named `name` and waits at most `timeout` for it. A job that never
+/// finishes leaves its thread blocked in the background; the caller goes on.
+pub(crate) fn on_own_thread<T: Send + 'static>(
+    name: &str,
+    timeout: Duration,
+    job: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Unanswered> {
     let (sender, receiver) = mpsc::sync_channel(1);
     std::thread::Builder::new()
-        .name("airlock-keychain".into())
+        .name(name.into())
         .spawn(move || {
             // The receiver is gone after a timeout; nothing is left to tell.
             let _ = sender.send(job());
         })
-        .map_err(|e| {
-            KeychainTrouble::Unavailable(format!("could not start the keychain thread: {e}"))
-        })?;
+        .map_err(|e| Unanswered::Failed(format!("could not start the keychain thread: {e}")))?;
     match receiver.recv_timeout(timeout) {
         Ok(result) => Ok(result),
-        Err(mpsc::RecvTimeoutError::Timeout) => Err(KeychainTrouble::Locked(format!(
+        Err(mpsc::RecvTimeoutError::Timeout) => Err(Unanswered::TimedOut(format!(
             "no answer within {} s (an unlock prompt may be waiting)",
             timeout.as_secs_f32()
         ))),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(KeychainTrouble::Unavailable(
+        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Unanswered::Failed(
             "the keychain client failed unexpectedly (it panicked)".into(),
         )),
     }

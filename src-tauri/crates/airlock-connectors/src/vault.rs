@@ -16,12 +16,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use keyring_core::api::CredentialStoreApi as _;
 use keyring_core::{Entry, Error};
 use zeroize::Zeroizing;
+
+use crate::keys::{on_own_thread, Unanswered};
 
 /// The keychain service under which connection secrets are stored.
 pub const VAULT_SERVICE: &str = "airlock-vault";
@@ -238,25 +239,12 @@ impl Vault {
         &self,
         job: impl FnOnce() -> Result<T, Trouble> + Send + 'static,
     ) -> Result<T, Trouble> {
-        let (sender, receiver) = mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("airlock-vault".into())
-            .spawn(move || {
-                let _ = sender.send(job());
-            })
-            .map_err(|err| {
-                Trouble::Unavailable(format!("cannot start the keychain thread: {err}"))
-            })?;
-        match receiver.recv_timeout(self.timeout) {
-            Ok(result) => result,
-            Err(mpsc::RecvTimeoutError::Timeout) => Err(Trouble::Locked(format!(
-                "no answer within {} s; an unlock prompt may be waiting",
-                self.timeout.as_secs_f32()
-            ))),
-            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Trouble::Unavailable(
-                "the keychain client failed unexpectedly".into(),
-            )),
-        }
+        on_own_thread("airlock-vault", self.timeout, job).map_err(
+            |unanswered| match unanswered {
+                Unanswered::TimedOut(why) => Trouble::Locked(why),
+                Unanswered::Failed(why) => Trouble::Unavailable(why),
+            },
+        )?
     }
 }
 
