@@ -81,7 +81,7 @@ bench-sandbox: setup ui
 
 # Connector round trips: the MES through ODBC.
 bench-connectors: setup ui
-	$(CARGO) bench --workspace --bench mes
+	$(CARGO) bench --workspace --bench mes --bench sap
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);

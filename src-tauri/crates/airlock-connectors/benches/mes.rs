@@ -2,36 +2,13 @@
 //! connection per call as the tools make): the typed downtime read and a guarded query.
 //! Prints p50/p99/mean over `MES_BENCH_RUNS` calls each (default 500).
 
+#[path = "support/timing.rs"]
+mod timing;
+
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use airlock_connectors::mes::Mes;
-
-fn summary(name: &str, mut samples: Vec<Duration>) {
-    samples.sort();
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    let at = |q: f64| ms(samples[((samples.len() - 1) as f64 * q).round() as usize]);
-    let mean = samples.iter().map(|d| ms(*d)).sum::<f64>() / samples.len() as f64;
-    println!(
-        "{name:<40} {:>9.3} {:>9.3} {:>9.3}",
-        at(0.5),
-        at(0.99),
-        mean
-    );
-}
-
-fn time(runs: usize, mut call: impl FnMut()) -> Vec<Duration> {
-    for _ in 0..runs / 10 {
-        call();
-    }
-    (0..runs)
-        .map(|_| {
-            let started = Instant::now();
-            call();
-            started.elapsed()
-        })
-        .collect()
-}
+use timing::{header, summary, time};
 
 fn main() {
     if std::env::args().any(|a| a == "--list") {
@@ -47,10 +24,7 @@ fn main() {
         .expect("the SQLite ODBC driver is installed (make setup)");
 
     println!("\nMES through ODBC (connect + query + fetch), {runs} calls each:");
-    println!(
-        "{:<40} {:>9} {:>9} {:>9}",
-        "", "p50 ms", "p99 ms", "mean ms"
-    );
+    header();
     summary(
         "mes_downtime(3, week) typed, bound",
         time(runs, || {

@@ -1,21 +1,21 @@
 //! The catalog: the specification of every tool Airlock governs, whether or not its executor
 //! is installed yet. The governor validates arguments against these schemas and Cedar names
 //! each tool as an action. Executors: the simulator's read tools ([`crate::ops`]), the MES
-//! tools ([`crate::mes`]) and the sandbox (`run_command`, in `airlock-sandbox`); SAP and
-//! document tools arrive with their connectors, and until then the agent refuses to run them
-//! with a message saying so.
+//! tools ([`crate::mes`]), the SAP tools ([`crate::sap`]) and the sandbox (`run_command`, in
+//! `airlock-sandbox`); the others arrive with their connectors, and until then the agent
+//! refuses to run them with a message saying so.
 
 use airlock_core::{ToolEffect, ToolSpec};
 use serde_json::json;
 
 use crate::ops::OpsSimulator;
 
-/// Every governed tool's spec: the simulator's first, then the rest by name, then the MES's.
+/// Every governed tool's spec: the simulator's first, then the rest by name, then the MES's,
+/// then SAP's (the small planner models over-pick the tools listed first).
 #[must_use]
 pub fn specs() -> Vec<ToolSpec> {
     let mut specs = OpsSimulator::specs();
     specs.extend([
-        create_maintenance_order(),
         create_purchase_request(),
         read_document(),
         restart_service(),
@@ -23,6 +23,8 @@ pub fn specs() -> Vec<ToolSpec> {
         set_config(),
     ]);
     specs.extend(crate::mes::specs());
+    #[cfg(target_os = "linux")]
+    specs.extend(crate::sap::specs());
     specs
 }
 
@@ -100,26 +102,6 @@ fn set_config() -> ToolSpec {
                           "maxLength": 256, "description": "The new value."}
             },
             "required": ["system", "key", "value"],
-            "additionalProperties": false
-        }),
-        ToolEffect::Write,
-    )
-}
-
-fn create_maintenance_order() -> ToolSpec {
-    spec(
-        "create_maintenance_order",
-        "Open an SAP maintenance order for a piece of equipment (a write that needs approval).",
-        json!({
-            "type": "object",
-            "properties": {
-                "equipment": {"type": "string", "pattern": "^[A-Z0-9][A-Z0-9-]{0,17}$",
-                              "description": "Equipment id, e.g. P-101."},
-                "description": {"type": "string", "minLength": 3, "maxLength": 200,
-                                "description": "What is wrong, in one sentence."},
-                "priority": {"type": "string", "enum": ["low", "medium", "high", "emergency"]}
-            },
-            "required": ["equipment", "description", "priority"],
             "additionalProperties": false
         }),
         ToolEffect::Write,

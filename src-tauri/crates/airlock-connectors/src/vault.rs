@@ -24,8 +24,7 @@ use zeroize::Zeroizing;
 
 use crate::keys::{on_own_thread, Unanswered};
 
-/// The keychain service under which connection secrets are stored.
-pub const VAULT_SERVICE: &str = "airlock-vault";
+pub use crate::VAULT_SERVICE;
 
 /// How long one keychain operation may take.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -104,6 +103,7 @@ pub enum VaultError {
 pub struct Vault {
     backends: Vec<Backend>,
     timeout: Duration,
+    service: String,
 }
 
 impl Default for Vault {
@@ -128,7 +128,17 @@ impl Vault {
         Self {
             backends,
             timeout: DEFAULT_TIMEOUT,
+            service: VAULT_SERVICE.to_owned(),
         }
+    }
+
+    /// The same vault keeping its secrets under keychain service `service` instead of
+    /// [`VAULT_SERVICE`]: a separate namespace (the demo uses one so it never touches the
+    /// secrets of real connections with the same names).
+    #[must_use]
+    pub fn in_service(mut self, service: &str) -> Self {
+        service.clone_into(&mut self.service);
+        self
     }
 
     /// Stores `secret` for connection `name` in the first keychain that takes it, replacing an
@@ -142,11 +152,12 @@ impl Vault {
         let mut unavailable = Vec::new();
         for &backend in &self.backends {
             let (owned, text) = (name.to_owned(), Zeroizing::new(secret.expose().to_owned()));
+            let service = self.service.clone();
             match self.on_thread(move || match backend {
-                Backend::SecretService => secret_service(&owned)?
+                Backend::SecretService => secret_service(&service, &owned)?
                     .set_password(&text)
                     .map_err(classify),
-                Backend::KernelKeyring => kernel::set(&owned, &text),
+                Backend::KernelKeyring => kernel::set(&service, &owned, &text),
             }) {
                 Ok(()) => {
                     if backend == Backend::KernelKeyring {
@@ -180,14 +191,14 @@ impl Vault {
         validate(name)?;
         let mut locked = None;
         for &backend in &self.backends {
-            let owned = name.to_owned();
+            let (owned, service) = (name.to_owned(), self.service.clone());
             let found = self.on_thread(move || match backend {
-                Backend::SecretService => match secret_service(&owned)?.get_password() {
+                Backend::SecretService => match secret_service(&service, &owned)?.get_password() {
                     Ok(secret) => Ok(Some(Secret::new(secret))),
                     Err(Error::NoEntry) => Ok(None),
                     Err(other) => Err(classify(other)),
                 },
-                Backend::KernelKeyring => kernel::get(&owned),
+                Backend::KernelKeyring => kernel::get(&service, &owned),
             });
             match found {
                 Ok(Some(secret)) => return Ok((secret, backend)),
@@ -212,14 +223,16 @@ impl Vault {
         validate(name)?;
         let mut removed = Vec::new();
         for &backend in &self.backends {
-            let owned = name.to_owned();
+            let (owned, service) = (name.to_owned(), self.service.clone());
             match self.on_thread(move || match backend {
-                Backend::SecretService => match secret_service(&owned)?.delete_credential() {
-                    Ok(()) => Ok(true),
-                    Err(Error::NoEntry) => Ok(false),
-                    Err(other) => Err(classify(other)),
-                },
-                Backend::KernelKeyring => kernel::remove(&owned),
+                Backend::SecretService => {
+                    match secret_service(&service, &owned)?.delete_credential() {
+                        Ok(()) => Ok(true),
+                        Err(Error::NoEntry) => Ok(false),
+                        Err(other) => Err(classify(other)),
+                    }
+                }
+                Backend::KernelKeyring => kernel::remove(&service, &owned),
             }) {
                 Ok(true) => removed.push(backend),
                 Ok(false) | Err(Trouble::Unavailable(_)) => {}
@@ -248,13 +261,13 @@ impl Vault {
     }
 }
 
-/// The Secret Service entry of connection `name`.
-fn secret_service(name: &str) -> Result<Entry, Trouble> {
+/// The Secret Service entry of connection `name` under `service`.
+fn secret_service(service: &str, name: &str) -> Result<Entry, Trouble> {
     let label = format!("Airlock connection secret ({name})");
     let modifiers = HashMap::from([("label", label.as_str())]);
     zbus_secret_service_keyring_store::Store::new()
         .map_err(classify)?
-        .build(VAULT_SERVICE, name, Some(&modifiers))
+        .build(service, name, Some(&modifiers))
         .map_err(classify)
 }
 
@@ -267,18 +280,18 @@ mod kernel {
     };
     use zeroize::Zeroizing;
 
-    use super::{Secret, Trouble, VAULT_SERVICE};
+    use super::{Secret, Trouble};
 
     fn ring() -> Result<KeyRing, Trouble> {
         KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(trouble)
     }
 
-    fn description(name: &str) -> String {
-        format!("{VAULT_SERVICE}:{name}")
+    fn description(service: &str, name: &str) -> String {
+        format!("{service}:{name}")
     }
 
-    fn find(name: &str) -> Result<Option<Key>, Trouble> {
-        match ring()?.search(&description(name)) {
+    fn find(service: &str, name: &str) -> Result<Option<Key>, Trouble> {
+        match ring()?.search(&description(service, name)) {
             Ok(key) => Ok(Some(key)),
             Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
                 Ok(None)
@@ -287,9 +300,9 @@ mod kernel {
         }
     }
 
-    pub(super) fn set(name: &str, secret: &str) -> Result<(), Trouble> {
+    pub(super) fn set(service: &str, name: &str, secret: &str) -> Result<(), Trouble> {
         let key = ring()?
-            .add_key(&description(name), secret)
+            .add_key(&description(service, name), secret)
             .map_err(trouble)?;
         let owner_only = KeyPermissionsBuilder::builder()
             .posessor(Permission::ALL)
@@ -298,8 +311,8 @@ mod kernel {
         key.set_perms(owner_only).map_err(trouble)
     }
 
-    pub(super) fn get(name: &str) -> Result<Option<Secret>, Trouble> {
-        let Some(key) = find(name)? else {
+    pub(super) fn get(service: &str, name: &str) -> Result<Option<Secret>, Trouble> {
+        let Some(key) = find(service, name)? else {
             return Ok(None);
         };
         let bytes = Zeroizing::new(key.read_to_vec().map_err(trouble)?);
@@ -308,8 +321,8 @@ mod kernel {
         Ok(Some(Secret::new(text.to_owned())))
     }
 
-    pub(super) fn remove(name: &str) -> Result<bool, Trouble> {
-        let Some(key) = find(name)? else {
+    pub(super) fn remove(service: &str, name: &str) -> Result<bool, Trouble> {
+        let Some(key) = find(service, name)? else {
             return Ok(false);
         };
         key.invalidate().map_err(trouble)?;

@@ -12,4 +12,4 @@ pub mod resources;
 
 pub use event::{Event, EventKind, TraceId};
 pub use plan::{Confidence, Intent, Mode, ParseModeError, Plan};
-pub use tool::{Tool, ToolEffect, ToolError, ToolSpec};
+pub use tool::{Tool, ToolEffect, ToolError, ToolSpec, Undo, UNDO_KEY};

@@ -67,3 +67,25 @@ pub enum ToolError {
     #[error("{0}")]
     Failed(String),
 }
+
+/// The key under which a write tool's result carries its [`Undo`].
+pub const UNDO_KEY: &str = "undo";
+
+/// The call that undoes a completed write (its compensation): a write tool puts it in its
+/// result under [`UNDO_KEY`], the agent records it, and a rollback proposes it to the governor
+/// like any other call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Undo {
+    /// The tool that undoes the write.
+    pub tool: String,
+    /// Its arguments.
+    pub args: Map<String, Value>,
+}
+
+impl Undo {
+    /// The undo a tool result carries, if any.
+    #[must_use]
+    pub fn from_result(result: &Value) -> Option<Self> {
+        serde_json::from_value(result.get(UNDO_KEY)?.clone()).ok()
+    }
+}

@@ -174,29 +174,30 @@ impl Store {
             )
             .map_err(|err| self.error(err))?;
         let rows = stmt
-            .query_map([trace_id.as_str()], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })
+            .query_map([trace_id.as_str()], raw_event)
             .map_err(|err| self.error(err))?;
-        rows.map(|row| {
-            let (seq, trace_id, kind, payload, created_at) = row.map_err(|err| self.error(err))?;
-            let payload = serde_json::from_str(&payload)
-                .map_err(|err| StoreError::Malformed(format!("event {seq}: {err}")))?;
-            Ok(StoredEvent {
-                seq,
-                trace_id,
-                kind,
-                payload,
-                created_at,
-            })
-        })
-        .collect()
+        rows.map(|row| stored_event(row.map_err(|err| self.error(err))?))
+            .collect()
+    }
+
+    /// The `tool_finished` event of the call the governor allowed with decision `decision_id`,
+    /// if that call ran to completion.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails or the payload is not JSON.
+    pub fn finished_call(&self, decision_id: &str) -> Result<Option<StoredEvent>, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT seq, trace_id, kind, payload, created_at FROM events
+                 WHERE kind = 'tool_finished' AND json_extract(payload, '$.decision_id') = ?1
+                 ORDER BY seq LIMIT 1",
+                [decision_id],
+                raw_event,
+            )
+            .optional()
+            .map_err(|err| self.error(err))?;
+        found.map(stored_event).transpose()
     }
 
     /// How many events the log holds.
@@ -208,6 +209,33 @@ impl Store {
             .query_row("SELECT count(*) FROM events", [], |row| row.get(0))
             .map_err(|err| self.error(err))
     }
+}
+
+/// An event row as SQLite holds it: seq, trace id, kind, payload text, creation time.
+type RawEvent = (i64, String, String, String, String);
+
+fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn stored_event(
+    (seq, trace_id, kind, payload, created_at): RawEvent,
+) -> Result<StoredEvent, StoreError> {
+    let payload = serde_json::from_str(&payload)
+        .map_err(|err| StoreError::Malformed(format!("event {seq}: {err}")))?;
+    Ok(StoredEvent {
+        seq,
+        trace_id,
+        kind,
+        payload,
+        created_at,
+    })
 }
 
 /// Rows per multi-row INSERT (7 parameters each, far below SQLite's limit).

@@ -9,4 +9,4 @@ mod tools;
 
 pub use database::{Compensation, Mes, Rows, WORK_ORDER_STATUSES};
 pub use error::MesError;
-pub use tools::{specs, tools};
+pub use tools::{specs, tools, MesSource};

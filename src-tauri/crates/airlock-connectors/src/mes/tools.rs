@@ -2,10 +2,56 @@
 
 use std::sync::Arc;
 
-use airlock_core::{Tool, ToolEffect, ToolError, ToolSpec};
+use airlock_core::{Tool, ToolEffect, ToolError, ToolSpec, Undo, UNDO_KEY};
 use serde_json::{json, Map, Value};
 
 use super::{Compensation, Mes, MesError, WORK_ORDER_STATUSES};
+#[cfg(target_os = "linux")]
+use crate::vault::Vault;
+
+/// Where the MES tools connect: a data source that needs no login (the fixture database), or
+/// a named connection whose password the vault gives for each call.
+pub enum MesSource {
+    /// Connect as it is.
+    Open(Mes),
+    /// Log in to `dsn` as `user` with the vault's secret of connection `name`.
+    #[cfg(target_os = "linux")]
+    Login {
+        /// The connection's name (the vault entry).
+        name: String,
+        /// The ODBC data source name.
+        dsn: String,
+        /// The user.
+        user: String,
+        /// The vault.
+        vault: Vault,
+    },
+}
+
+impl MesSource {
+    /// The MES to call now; a login fetches the secret from the vault.
+    fn connect(&self) -> Result<std::borrow::Cow<'_, Mes>, ToolError> {
+        match self {
+            Self::Open(mes) => Ok(std::borrow::Cow::Borrowed(mes)),
+            #[cfg(target_os = "linux")]
+            Self::Login {
+                name,
+                dsn,
+                user,
+                vault,
+            } => {
+                let (secret, _) = vault
+                    .fetch(name)
+                    .map_err(|err| ToolError::Failed(err.to_string()))?;
+                Ok(std::borrow::Cow::Owned(Mes::dsn_with_login(
+                    dsn,
+                    user,
+                    secret.expose(),
+                )))
+            }
+        }
+    }
+}
 
 /// Rows a `mes_query` returns at most (the SQL guard caps `LIMIT` the same way).
 pub const MAX_QUERY_ROWS: usize = 500;
@@ -109,24 +155,15 @@ pub fn specs() -> Vec<ToolSpec> {
     ]
 }
 
-/// The executable MES tools over `mes`, in the order of [`specs`].
+/// The executable MES tools over `source`, in the order of [`specs`].
 #[must_use]
-pub fn tools(mes: Mes) -> Vec<Arc<dyn Tool>> {
-    let mes = Arc::new(mes);
-    specs()
-        .into_iter()
-        .map(|spec| {
-            Arc::new(MesTool {
-                spec,
-                mes: Arc::clone(&mes),
-            }) as Arc<dyn Tool>
-        })
-        .collect()
+pub fn tools(source: MesSource) -> Vec<Arc<dyn Tool>> {
+    crate::tools_sharing(specs(), source, |spec, source| MesTool { spec, source })
 }
 
 struct MesTool {
     spec: ToolSpec,
-    mes: Arc<Mes>,
+    source: Arc<MesSource>,
 }
 
 impl Tool for MesTool {
@@ -136,10 +173,10 @@ impl Tool for MesTool {
 
     fn invoke(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
         let failed = |err: MesError| ToolError::Failed(err.to_string());
+        let mes = self.source.connect()?;
         match self.spec.name.as_str() {
             DOWNTIME => {
-                let rows = self
-                    .mes
+                let rows = mes
                     .downtime(
                         int(args, "line")?,
                         text(args, "since")?,
@@ -155,25 +192,33 @@ impl Tool for MesTool {
             }
             WORK_ORDERS => {
                 let line = args.get("line").and_then(Value::as_i64);
-                let rows = self
-                    .mes
+                let rows = mes
                     .work_orders(text(args, "status")?, line)
                     .map_err(failed)?;
                 Ok(json!({"orders": rows.rows, "count": rows.rows.len()}))
             }
             QUERY => {
-                let rows = self
-                    .mes
+                let rows = mes
                     .query(text(args, "sql")?, MAX_QUERY_ROWS)
                     .map_err(failed)?;
                 Ok(json!(rows))
             }
             SET_STATUS => {
-                let record = self
-                    .mes
+                let record = mes
                     .set_work_order_status(text(args, "order_id")?, text(args, "status")?)
                     .map_err(failed)?;
-                Ok(json!({"changed": true, "compensation": record}))
+                let undo = Undo {
+                    tool: UNDO_STATUS.to_owned(),
+                    args: [
+                        ("order_id", &record.order_id),
+                        ("status_before", &record.status_before),
+                        ("status_after", &record.status_after),
+                    ]
+                    .into_iter()
+                    .map(|(key, value)| (key.to_owned(), Value::String(value.clone())))
+                    .collect(),
+                };
+                Ok(json!({"changed": true, "compensation": record, UNDO_KEY: undo}))
             }
             UNDO_STATUS => {
                 let record = Compensation {
@@ -182,7 +227,7 @@ impl Tool for MesTool {
                     status_before: text(args, "status_before")?.to_owned(),
                     status_after: text(args, "status_after")?.to_owned(),
                 };
-                self.mes.compensate(&record).map_err(failed)?;
+                mes.compensate(&record).map_err(failed)?;
                 Ok(
                     json!({"restored": true, "order_id": record.order_id, "status": record.status_before}),
                 )
