@@ -4,10 +4,9 @@
 
 mod support;
 
-use std::io::Write as _;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
-use support::airlock;
+use support::{airlock, run_with_stdin};
 
 const SECRET: &str = "Sup3r-Secret-ODBC-pw-4711";
 
@@ -15,24 +14,8 @@ fn run(data: &std::path::Path, args: &[&str], stdin: Option<&str>) -> Output {
     let mut cmd = airlock(data);
     cmd.args(args)
         .env("AIRLOCK_LOG", "debug")
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("airlock runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    run_with_stdin(&mut cmd, stdin)
 }
 
 fn text(output: &Output) -> String {

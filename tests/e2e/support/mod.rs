@@ -51,6 +51,23 @@ pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
     cmd
 }
 
+/// Runs `cmd` with `stdin` fed to it (or no stdin), capturing stdout and stderr.
+pub fn run_with_stdin(cmd: &mut Command, stdin: Option<&str>) -> Output {
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("airlock runs");
+    if let Some(text) = stdin {
+        let mut input = child.stdin.take().expect("stdin is piped");
+        std::io::Write::write_all(&mut input, text.as_bytes()).expect("stdin takes the text");
+    }
+    child.wait_with_output().expect("airlock ends")
+}
+
 /// Runs `airlock ask --json` and returns the parsed outcome; panics with stderr on failure.
 pub fn ask_json(data_dir: &Path, mode: &str, text: &str) -> Value {
     let output = airlock(data_dir)

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use airlock_connectors::mes::{self, Mes};
 use airlock_connectors::ops::OpsSimulator;
-use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId};
+use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId, Undo};
 use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
 use airlock_sandbox::{Chunk, SandboxConfig};
 use airlock_store::Store;
@@ -50,6 +49,8 @@ pub struct AgentConfig {
     pub worker_args: Vec<OsString>,
     /// Where `run_command` runs: the Docker engine, limits, the directory mounted at /sim.
     pub sandbox: SandboxConfig,
+    /// The keychain service the connection secrets are under (see `Vault::in_service`).
+    pub vault_service: String,
 }
 
 impl AgentConfig {
@@ -72,35 +73,10 @@ impl AgentConfig {
             worker_program: worker.program,
             worker_args: vec![WORKER_ARG.into()],
             sandbox: sandbox_config(&fixtures_dir),
+            vault_service: airlock_connectors::VAULT_SERVICE.to_owned(),
             fixtures_dir,
         })
     }
-}
-
-/// The demo plant's MES: a SQLite database in the data directory built from
-/// `fixtures/mes/*.sql` through the ODBC driver, rebuilt when a fixture file is newer. When it
-/// cannot be built (no ODBC driver), the MES tools report that when called.
-fn fixture_mes(config: &AgentConfig) -> Mes {
-    let database = config.data_dir.join("mes-line3.db");
-    let sql_dir = config.fixtures_dir.join("mes");
-    let modified = |path: &std::path::Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let newest_fixture = std::fs::read_dir(&sql_dir)
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|entry| modified(&entry.path()))
-        .max();
-    let stale = match (modified(&database), newest_fixture) {
-        (Some(built), Some(fixture)) => fixture > built,
-        (None, _) => true,
-        (Some(_), None) => false,
-    };
-    if stale {
-        if let Err(err) = Mes::build_fixture(&sql_dir, &database) {
-            tracing::warn!(%err, "the fixture MES is unavailable; MES tools will say so when called");
-        }
-    }
-    Mes::sqlite_file(&database)
 }
 
 /// The sandbox settings for `fixtures_dir`: its `sim/` mounted at /sim, the engine from
@@ -167,6 +143,8 @@ pub struct PlannedIntent {
 pub struct Action {
     /// The tool.
     pub tool: String,
+    /// The governor's decision that allowed it (what `rollback` takes).
+    pub decision_id: String,
     /// Its arguments.
     pub args: Map<String, Value>,
     /// Its result, when it succeeded.
@@ -175,6 +153,14 @@ pub struct Action {
     pub error: Option<String>,
     /// How long it took.
     pub duration_ms: f64,
+}
+
+impl Action {
+    /// The call that undoes this write, when it completed and recorded one.
+    #[must_use]
+    pub fn undo(&self) -> Option<Undo> {
+        self.result.as_ref().and_then(Undo::from_result)
+    }
 }
 
 /// Where to find a request's record.
@@ -269,7 +255,7 @@ impl Agent {
         store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?;
         let mut executable = simulator.tools();
-        executable.extend(mes::tools(fixture_mes(&config)));
+        executable.extend(crate::connections::connector_tools(&config, &store));
         let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), executable);
         let examples =
             planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
@@ -517,6 +503,28 @@ impl Agent {
         self.deliver(&trace, &conversation, outcome)
     }
 
+    /// Rolls back the completed write the governor allowed with decision `decision_id`: the
+    /// undo that write recorded is proposed as a typed call, so the governor decides it (a
+    /// write usually needs approval), its own guards apply (an undo only restores a state the
+    /// write left untouched), and it is recorded like any other call.
+    ///
+    /// # Errors
+    /// [`AgentError::NothingToRollBack`] when no completed write with an undo has that id;
+    /// [`AgentError`] when the store fails.
+    pub fn rollback(
+        &self,
+        decision_id: &str,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
+        let undo = self
+            .store()
+            .finished_call(decision_id)?
+            .and_then(|event| serde_json::from_value::<Undo>(event.payload["undo"].clone()).ok())
+            .ok_or_else(|| AgentError::NothingToRollBack(decision_id.to_owned()))?;
+        self.call(&undo.tool, undo.args, mode, progress)
+    }
+
     /// The governor's decision on one intent, recorded; an allowed intent in execute mode gets
     /// its token (recorded as issued, never written itself).
     fn govern(
@@ -663,6 +671,7 @@ impl Agent {
                 EventKind::ToolStarted,
                 json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id()}),
             )?;
+            let decision_id = verified.decision_id().to_owned();
             let started = Instant::now();
             let outcome: Result<Value, String> = match tool {
                 Some(tool) => tool.invoke(&intent.args).map_err(|err| err.to_string()),
@@ -680,11 +689,13 @@ impl Agent {
                     self.record(
                         trace,
                         EventKind::ToolFinished,
-                        json!({"tool": intent.tool, "duration_ms": duration_ms,
-                               "result": answer::truncate(&result.to_string(), MAX_EVENT_RESULT_CHARS)}),
+                        json!({"tool": intent.tool, "decision_id": decision_id, "duration_ms": duration_ms,
+                               "result": answer::truncate(&result.to_string(), MAX_EVENT_RESULT_CHARS),
+                               "undo": Undo::from_result(&result)}),
                     )?;
                     Action {
                         tool: intent.tool.clone(),
+                        decision_id: decision_id.clone(),
                         args: intent.args.clone(),
                         result: Some(result),
                         error: None,
@@ -695,10 +706,11 @@ impl Agent {
                     self.record(
                         trace,
                         EventKind::ToolFailed,
-                        json!({"tool": intent.tool, "duration_ms": duration_ms, "error": err.to_string()}),
+                        json!({"tool": intent.tool, "decision_id": decision_id, "duration_ms": duration_ms, "error": err.to_string()}),
                     )?;
                     Action {
                         tool: intent.tool.clone(),
+                        decision_id: decision_id.clone(),
                         args: intent.args.clone(),
                         result: None,
                         error: Some(err.to_string()),

@@ -125,6 +125,7 @@ mod tests {
         let actions = vec![
             Action {
                 tool: "get_system_status".into(),
+                decision_id: "d1".into(),
                 args: Map::new(),
                 result: Some(json!({"cpu": 93})),
                 error: None,
@@ -132,6 +133,7 @@ mod tests {
             },
             Action {
                 tool: "get_logs".into(),
+                decision_id: "d2".into(),
                 args: Map::new(),
                 result: Some(json!("x".repeat(5_000))),
                 error: None,

@@ -26,6 +26,9 @@ pub enum AgentError {
     /// The intent-token signing key is unavailable.
     #[error(transparent)]
     Keys(#[from] airlock_connectors::keys::KeyError),
+    /// No completed write with that decision id recorded how to undo it.
+    #[error("nothing to roll back for decision `{0}`: no completed write with an undo record has that id; the id is in the write's outcome (`--json`) and in `airlock audit export`")]
+    NothingToRollBack(String),
     /// The runtime that drives the sandbox could not start (out of threads or memory).
     #[error("cannot start the sandbox runtime: {0}; free some memory or threads and try again")]
     Runtime(std::io::Error),

@@ -6,6 +6,7 @@
 
 mod agent;
 mod answer;
+mod connections;
 mod error;
 mod governance;
 mod planner;
@@ -24,6 +25,7 @@ pub use airlock_llm::registry::{
 pub use airlock_policy::{Decision, Outcome};
 pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
+pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use planner::{plan_schema, PlanError};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};

@@ -218,6 +218,7 @@ mod tests {
                 .iter()
                 .map(|t| Action {
                     tool: (*t).into(),
+                    decision_id: String::new(),
                     args: Map::new(),
                     result: None,
                     error: None,

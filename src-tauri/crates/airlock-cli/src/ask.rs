@@ -59,6 +59,19 @@ pub fn call(
     report(&mut printer, &outcome, json, false)
 }
 
+/// `airlock rollback`: the undo of a completed write, decided and (in execute mode) run.
+pub fn rollback(
+    paths: &Paths,
+    decision_id: &str,
+    mode: Mode,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let agent = Agent::open(paths.agent_config()?)?;
+    let mut printer = Printer::new(json);
+    let outcome = agent.rollback(decision_id, mode, &mut |event| printer.show(&event))?;
+    report(&mut printer, &outcome, json, false)
+}
+
 /// Prints the outcome: as JSON, or the answer (unless it was streamed) and where it was
 /// recorded.
 fn report(
@@ -132,6 +145,10 @@ impl Printer {
                 self.write(&text);
             }
             Progress::ToolFinished(action) => match &action.error {
+                None if action.undo().is_some() => self.line(&format!(
+                    "ok ({:.1} ms); undo with `airlock rollback {}`",
+                    action.duration_ms, action.decision_id
+                )),
                 None => self.line(&format!("ok ({:.1} ms)", action.duration_ms)),
                 Some(error) => self.line(&format!("failed: {error}")),
             },
@@ -180,6 +197,8 @@ impl Printer {
             if !entry.intent.reasoning.is_empty() {
                 self.line(&format!("     why: {}", entry.intent.reasoning));
             }
+            let id = self.dim(&format!("     decision {}", entry.decision.id));
+            self.line(&id);
         }
     }
 

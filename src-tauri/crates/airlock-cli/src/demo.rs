@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use airlock_agent::{load_scenarios, Agent, AskOutcome};
 
+use crate::demo_sap::DemoSap;
 use crate::paths::Paths;
 
 pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::Result<ExitCode> {
@@ -23,12 +24,14 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     ));
     std::fs::create_dir_all(&config.data_dir)?;
     let data_dir = config.data_dir.clone();
+    let sap = DemoSap::start(paths, &mut config)?;
     let agent = Agent::open(config)?;
     let worker = agent.model_worker()?;
     if let Some(model) = worker.loaded_model() {
         println!("Model: {} — {}", model.description, model.path.display());
     }
     println!("Data:  {} (this run's own)", data_dir.display());
+    println!("SAP:   {}", sap.describe());
     println!(
         "As:    {} (policy {})\n",
         agent.principal(),

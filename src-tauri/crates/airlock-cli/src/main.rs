@@ -3,6 +3,7 @@
 mod ask;
 mod audit;
 mod demo;
+mod demo_sap;
 mod models;
 mod paths;
 mod policy;
@@ -66,6 +67,18 @@ enum Command {
         #[arg(long, default_value = "{}")]
         args: String,
         /// `plan` shows the governor's decision and runs nothing; `execute` runs what may run.
+        #[arg(long, default_value = "plan")]
+        mode: Mode,
+        /// Print the outcome as one JSON object on stdout (progress goes to stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Undo a completed write (SAP, MES) from the compensation it recorded. The undo is
+    /// decided by the governor like any call: it usually needs approval.
+    Rollback {
+        /// The decision id of the write (shown in its plan and in the audit log).
+        decision_id: String,
+        /// `plan` shows the governor's decision on the undo; `execute` runs it if allowed.
         #[arg(long, default_value = "plan")]
         mode: Mode,
         /// Print the outcome as one JSON object on stdout (progress goes to stderr).
@@ -199,6 +212,11 @@ fn main() -> ExitCode {
             mode,
             json,
         } => ask::call(&paths, &tool, &args, mode, json),
+        Command::Rollback {
+            decision_id,
+            mode,
+            json,
+        } => ask::rollback(&paths, &decision_id, mode, json),
         Command::Demo { scenarios, strict } => demo::run(&paths, scenarios, strict),
         Command::Models => models::run(&paths),
         Command::Policy(PolicyCommand::Check) => policy::check(&paths),

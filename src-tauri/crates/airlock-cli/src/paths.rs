@@ -15,6 +15,9 @@ pub struct Paths {
     pub model: Option<PathBuf>,
     pub fixtures_dir: PathBuf,
     pub policy_dir: PathBuf,
+    /// The keychain service connection secrets are kept under: `$AIRLOCK_VAULT_SERVICE`, or
+    /// Airlock's default (a second install or a test keeps its secrets apart this way).
+    pub vault_service: String,
 }
 
 impl Paths {
@@ -28,6 +31,10 @@ impl Paths {
                 .clone()
                 .unwrap_or_else(default_fixtures_dir),
             policy_dir: cli.policy_dir.clone().unwrap_or_else(default_policy_dir),
+            vault_service: std::env::var("AIRLOCK_VAULT_SERVICE")
+                .ok()
+                .filter(|service| !service.trim().is_empty())
+                .unwrap_or_else(|| airlock_connectors::VAULT_SERVICE.to_owned()),
         }
     }
 
@@ -40,6 +47,7 @@ impl Paths {
         )?;
         config.model.clone_from(&self.model);
         config.policy_dir.clone_from(&self.policy_dir);
+        config.vault_service.clone_from(&self.vault_service);
         Ok(config)
     }
 }

@@ -6,6 +6,7 @@ use std::io::{self, BufRead as _, IsTerminal as _};
 use std::process::ExitCode;
 
 use airlock_connectors::mes::Mes;
+use airlock_connectors::sap::{MaintenanceFilter, SapClient, SapConnection};
 use airlock_connectors::vault::{Secret, Vault, VaultError};
 use airlock_store::{ConnectionRecord, Store};
 use serde_json::{Map, Value};
@@ -32,6 +33,9 @@ pub struct NewConnection {
     /// SAP: the client (Mandant), e.g. 100.
     #[arg(long)]
     client: Option<String>,
+    /// SAP: a PEM file of the plant CA that signed the gateway's certificate.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<String>,
 }
 
 pub fn add(paths: &Paths, new: NewConnection) -> anyhow::Result<ExitCode> {
@@ -41,6 +45,7 @@ pub fn add(paths: &Paths, new: NewConnection) -> anyhow::Result<ExitCode> {
         ("dsn", new.dsn),
         ("user", new.user),
         ("client", new.client),
+        ("ca_file", new.ca_file),
     ] {
         if let Some(value) = value {
             settings.insert(key.to_owned(), Value::String(value));
@@ -63,7 +68,7 @@ pub fn add(paths: &Paths, new: NewConnection) -> anyhow::Result<ExitCode> {
     };
     // Checked (no secret-like setting) before the keychain is touched.
     store.put_connection(&record)?;
-    match Vault::default().store(&new.name, &secret) {
+    match vault(paths).store(&new.name, &secret) {
         Ok(backend) => {
             println!(
                 "connection `{}` saved; its secret is in {backend}",
@@ -80,7 +85,7 @@ pub fn add(paths: &Paths, new: NewConnection) -> anyhow::Result<ExitCode> {
 
 pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
     let store = Store::open(&paths.data_dir)?;
-    let vault = Vault::default();
+    let vault = vault(paths);
     let connections = store.connections()?;
     if connections.is_empty() {
         println!("no connections; add one with `airlock vault add NAME --kind mes|sap …`");
@@ -103,7 +108,7 @@ pub fn list(paths: &Paths) -> anyhow::Result<ExitCode> {
 
 pub fn remove(paths: &Paths, name: &str) -> anyhow::Result<ExitCode> {
     let store = Store::open(&paths.data_dir)?;
-    let removed_secret = Vault::default().remove(name)?;
+    let removed_secret = vault(paths).remove(name)?;
     let removed_settings = store.remove_connection(name)?;
     if !removed_settings && removed_secret.is_empty() {
         println!("no connection `{name}`");
@@ -119,7 +124,7 @@ pub fn test(paths: &Paths, name: &str) -> anyhow::Result<ExitCode> {
         println!("no connection `{name}`; add it with `airlock vault add {name} …`");
         return Ok(ExitCode::FAILURE);
     };
-    let (secret, backend) = Vault::default().fetch(name)?;
+    let (secret, backend) = vault(paths).fetch(name)?;
     println!("secret of `{name}` found in {backend}");
     let setting = |key: &str| {
         connection
@@ -144,12 +149,27 @@ pub fn test(paths: &Paths, name: &str) -> anyhow::Result<ExitCode> {
             }
         }
         _ => {
-            println!(
-                "SAP `{name}`: the SAP connector is not installed yet; only the secret was checked"
-            );
-            Ok(ExitCode::SUCCESS)
+            let read = SapConnection::from_settings(name, &connection.settings)
+                .and_then(SapClient::new)
+                .and_then(|client| {
+                    client.maintenance_orders(&secret, &MaintenanceFilter::default(), 1)
+                });
+            match read {
+                Ok(_) => {
+                    println!("SAP `{name}` answers: maintenance orders are readable");
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    println!("SAP `{name}`: {err}");
+                    Ok(ExitCode::FAILURE)
+                }
+            }
         }
     }
+}
+
+fn vault(paths: &Paths) -> Vault {
+    Vault::default().in_service(&paths.vault_service)
 }
 
 /// The secret: typed at a prompt without echo, or the first line of stdin.
