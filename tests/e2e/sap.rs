@@ -86,19 +86,7 @@ impl Env {
             !self.seen.contains(PASSWORD),
             "the password was printed or logged"
         );
-        for entry in std::fs::read_dir(self.data.path()).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_file() {
-                let bytes = std::fs::read(&path).unwrap();
-                assert!(
-                    !bytes
-                        .windows(PASSWORD.len())
-                        .any(|w| w == PASSWORD.as_bytes()),
-                    "the password is in {}",
-                    path.display()
-                );
-            }
-        }
+        assert_in_no_file(self.data.path(), PASSWORD);
     }
 }
 
@@ -106,6 +94,24 @@ impl Drop for Env {
     fn drop(&mut self) {
         self.run(&["vault", "remove", "sap-prd"], None);
     }
+}
+
+/// Asserts no file directly in `dir` holds `secret`; returns how many files were read.
+fn assert_in_no_file(dir: &Path, secret: &str) -> usize {
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "the password is in {}",
+                path.display()
+            );
+        }
+    }
+    files
 }
 
 fn simulator() -> SapSimulator {
@@ -239,4 +245,41 @@ fn a_completed_write_is_rolled_back_through_the_governor_and_only_once() {
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("nothing to roll back"));
 
     env.assert_no_secret_anywhere();
+}
+
+#[test]
+fn a_full_demo_run_leaves_the_sap_password_nowhere() {
+    const DEMO_PASSWORD: &str = "e2e-Demo-Sap-Passw0rd-55";
+    let data = tempfile::tempdir().unwrap();
+    let mut cmd = support::airlock(data.path());
+    cmd.arg("demo")
+        .env("AIRLOCK_LOG", "debug")
+        .env("AIRLOCK_DEMO_SAP_PASSWORD", DEMO_PASSWORD)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let output = run_with_stdin(&mut cmd, None);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "{said}");
+    assert!(
+        said.contains("SAP:   simulator at http://127.0.0.1:"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Secrets: the SAP password is in none of the"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(DEMO_PASSWORD),
+        "the password was printed or logged"
+    );
+    let runs: Vec<PathBuf> = std::fs::read_dir(data.path().join("demo-runs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let files = assert_in_no_file(&runs[0], DEMO_PASSWORD);
+    assert!(files >= 2, "the run's database and keys are there");
 }

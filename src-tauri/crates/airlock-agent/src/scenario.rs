@@ -177,6 +177,10 @@ mod tests {
             description: String::new(),
             parameters: json!({}),
             effect,
+            target: airlock_core::ToolTarget::named_by_args(
+                airlock_core::SystemKind::Ops,
+                airlock_core::Classification::Internal,
+            ),
         };
         ToolRegistry::new(
             vec![

@@ -79,6 +79,15 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     );
     let passed = rows.iter().filter(|row| row[6] == "PASS").count();
     println!("\n{passed} passed, {} failed", rows.len() - passed);
+    drop(agent);
+    let (leaks, searched) = sap.find_password(&data_dir)?;
+    if !leaks.is_empty() {
+        println!("Secrets: THE SAP PASSWORD LEAKED into {}", leaks.join(", "));
+        return Ok(ExitCode::FAILURE);
+    }
+    println!(
+        "Secrets: the SAP password is in none of the {searched} places searched (this run's files and its audit export)"
+    );
     Ok(if strict && passed < rows.len() {
         ExitCode::FAILURE
     } else {

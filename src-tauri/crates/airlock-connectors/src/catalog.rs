@@ -5,7 +5,7 @@
 //! `airlock-sandbox`); the others arrive with their connectors, and until then the agent
 //! refuses to run them with a message saying so.
 
-use airlock_core::{ToolEffect, ToolSpec};
+use airlock_core::{Classification, Environment, SystemKind, ToolEffect, ToolSpec, ToolTarget};
 use serde_json::json;
 
 use crate::ops::OpsSimulator;
@@ -33,12 +33,14 @@ fn spec(
     description: &str,
     parameters: serde_json::Value,
     effect: ToolEffect,
+    target: ToolTarget,
 ) -> ToolSpec {
     ToolSpec {
         name: name.to_owned(),
         description: description.to_owned(),
         parameters,
         effect,
+        target,
     }
 }
 
@@ -66,6 +68,12 @@ fn run_command() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Read,
+        ToolTarget::system(
+            SystemKind::Sandbox,
+            "plant-ops",
+            Environment::Prod,
+            Classification::Internal,
+        ),
     )
 }
 
@@ -85,6 +93,7 @@ fn restart_service() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Write,
+        ToolTarget::named_by_args(SystemKind::Ops, Classification::Internal),
     )
 }
 
@@ -105,6 +114,7 @@ fn set_config() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Write,
+        ToolTarget::named_by_args(SystemKind::Ops, Classification::Internal),
     )
 }
 
@@ -126,6 +136,12 @@ fn create_purchase_request() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Write,
+        ToolTarget::system(
+            SystemKind::Sap,
+            "sap-prd",
+            Environment::Prod,
+            Classification::Internal,
+        ),
     )
 }
 
@@ -143,6 +159,7 @@ fn read_document() -> ToolSpec {
             "additionalProperties": false
         }),
         ToolEffect::Read,
+        ToolTarget::named_by_args(SystemKind::Documents, Classification::Restricted),
     )
 }
 

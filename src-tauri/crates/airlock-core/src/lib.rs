@@ -12,4 +12,7 @@ pub mod resources;
 
 pub use event::{Event, EventKind, TraceId};
 pub use plan::{Confidence, Intent, Mode, ParseModeError, Plan};
-pub use tool::{Tool, ToolEffect, ToolError, ToolSpec, Undo, UNDO_KEY};
+pub use tool::{
+    Classification, Environment, SystemKind, Tool, ToolEffect, ToolError, ToolSpec, ToolTarget,
+    Undo, UNDO_KEY,
+};

@@ -13,8 +13,108 @@ pub enum ToolEffect {
     Write,
 }
 
+/// The kind of system a tool reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemKind {
+    /// An operations server (logs, status, configuration, services).
+    Ops,
+    /// The Docker sandbox (commands over a read-only copy of the plant files).
+    Sandbox,
+    /// SAP over OData.
+    Sap,
+    /// The MES over ODBC.
+    Mes,
+    /// The plant's documents.
+    Documents,
+}
+
+/// How sensitive data is, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    /// Anyone may see it.
+    Public,
+    /// People of the plant may see it.
+    Internal,
+    /// Only a named audience may see it.
+    Restricted,
+}
+
+impl Classification {
+    /// The name used in the policy's directory (`public`, `internal`, `restricted`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Internal => "internal",
+            Self::Restricted => "restricted",
+        }
+    }
+}
+
+/// Whether a system is production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// Production.
+    Prod,
+    /// Development or test.
+    Dev,
+}
+
+impl Environment {
+    /// The name used in the policy's directory (`prod`, `dev`).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Prod => "prod",
+            Self::Dev => "dev",
+        }
+    }
+}
+
+/// Where a tool acts and how sensitive its results are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolTarget {
+    /// The kind of system.
+    pub kind: SystemKind,
+    /// The system (an id of the policy's directory, e.g. `sap-prd`) with its environment, when
+    /// the tool always reaches that one; `None` when an argument names the system or document.
+    pub system: Option<(String, Environment)>,
+    /// The classification of the tool's results.
+    pub results: Classification,
+}
+
+impl ToolTarget {
+    /// A tool that reaches `system` in `environment`.
+    #[must_use]
+    pub fn system(
+        kind: SystemKind,
+        system: &str,
+        environment: Environment,
+        results: Classification,
+    ) -> Self {
+        Self {
+            kind,
+            system: Some((system.to_owned(), environment)),
+            results,
+        }
+    }
+
+    /// A tool whose arguments name the system or document it reaches.
+    #[must_use]
+    pub fn named_by_args(kind: SystemKind, results: Classification) -> Self {
+        Self {
+            kind,
+            system: None,
+            results,
+        }
+    }
+}
+
 /// What the planner may propose and the governor reasons about: a tool's name, what it does,
-/// the JSON schema of its arguments and its effect.
+/// the JSON schema of its arguments, its effect, and where it acts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolSpec {
     /// Unique name, `snake_case`; the only names a plan may contain.
@@ -25,6 +125,8 @@ pub struct ToolSpec {
     pub parameters: Value,
     /// Read or write.
     pub effect: ToolEffect,
+    /// The system it reaches, that system's environment, and its results' classification.
+    pub target: ToolTarget,
 }
 
 /// An executable tool. Only the agent's executor calls [`Tool::invoke`].

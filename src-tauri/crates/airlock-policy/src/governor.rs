@@ -523,14 +523,60 @@ impl Run {
     }
 }
 
+/// Checks what `spec` declares about its system against the policy's directory and guards,
+/// and makes the declared system the tool's default resource when guards.toml names none.
+fn check_target(bundle: &mut PolicyBundle, spec: &ToolSpec) -> Result<(), GovernorError> {
+    let Some((system, environment)) = &spec.target.system else {
+        return Ok(());
+    };
+    let name = &spec.name;
+    let setup = |detail: String| Err(GovernorError::Setup(format!("tool `{name}` {detail}")));
+    let rules = bundle.guards.tools.entry(name.clone()).or_default();
+    match &rules.default_resource {
+        Some(resource) if resource != system => {
+            return setup(format!(
+                "reaches system `{system}`, but guards.toml gives it default_resource `{resource}`; make them agree"
+            ))
+        }
+        Some(_) => {}
+        None => rules.default_resource = Some(system.clone()),
+    }
+    let Some(entry) = bundle.directory.systems.get(system) else {
+        return setup(format!(
+            "reaches system `{system}`, which principals.toml does not list under [systems]"
+        ));
+    };
+    if entry.environment != environment.as_str() {
+        return setup(format!(
+            "declares system `{system}` as {}, but principals.toml says {}",
+            environment.as_str(),
+            entry.environment
+        ));
+    }
+    let rank = |classification: &str| {
+        ["public", "internal", "restricted"]
+            .iter()
+            .position(|known| *known == classification)
+    };
+    if rank(spec.target.results.as_str()) < rank(&entry.classification) {
+        return setup(format!(
+            "declares its results {}, less sensitive than system `{system}` ({})",
+            spec.target.results.as_str(),
+            entry.classification
+        ));
+    }
+    Ok(())
+}
+
 fn compile(
-    bundle: PolicyBundle,
+    mut bundle: PolicyBundle,
     specs: &[ToolSpec],
     sim_root: &Path,
 ) -> Result<Compiled, GovernorError> {
     let actions = bundle.tools();
     let mut tools = BTreeMap::new();
     for spec in specs {
+        check_target(&mut bundle, spec)?;
         if !actions.contains(&spec.name) {
             return Err(GovernorError::Setup(format!(
                 "tool `{}` has no action in the Cedar schema; add it to policy/*.cedarschema",

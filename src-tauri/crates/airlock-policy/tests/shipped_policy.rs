@@ -281,3 +281,56 @@ fn a_failed_reload_keeps_the_last_good_policy_in_force() {
     let decision = governor.decide(&call, &context, &MemoryLedger::default());
     assert_eq!(decision.deciding_rule.as_deref(), Some("cedar.no_permit"));
 }
+
+/// `file` of a copy of the shipped policy with `from` replaced by `to`; the governor's error.
+fn setup_error_with(file: &str, from: &str, to: &str) -> String {
+    let copy = copy_policy();
+    let path = copy.path().join(file);
+    let text = fs::read_to_string(&path).unwrap();
+    assert!(text.contains(from), "{file} lacks {from:?}");
+    fs::write(&path, text.replace(from, to)).unwrap();
+    match governor(copy.path()) {
+        Err(GovernorError::Setup(message)) => message,
+        Err(other) => panic!("expected a setup error, got {other}"),
+        Ok(_) => panic!("a tool's declared target disagreeing with the policy was accepted"),
+    }
+}
+
+#[test]
+fn a_tools_declared_environment_must_match_the_directory() {
+    let message = setup_error_with(
+        "principals.toml",
+        "[systems.sap-prd]\nenvironment = \"prod\"",
+        "[systems.sap-prd]\nenvironment = \"dev\"",
+    );
+    assert!(
+        message.contains("system `sap-prd` as prod, but principals.toml says dev"),
+        "{message}"
+    );
+}
+
+#[test]
+fn results_may_not_be_declared_less_sensitive_than_their_system() {
+    let message = setup_error_with(
+        "principals.toml",
+        "[systems.sap-prd]\nenvironment = \"prod\"\nclassification = \"internal\"",
+        "[systems.sap-prd]\nenvironment = \"prod\"\nclassification = \"restricted\"",
+    );
+    assert!(
+        message.contains("less sensitive than system `sap-prd`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_default_resource_other_than_the_declared_system_is_refused() {
+    let message = setup_error_with(
+        "guards.toml",
+        "[tools.mes_downtime]\ndefault_resource = \"mes-line3\"",
+        "[tools.mes_downtime]\ndefault_resource = \"plant-ops\"",
+    );
+    assert!(
+        message.contains("`mes_downtime` reaches system `mes-line3`, but guards.toml gives it default_resource `plant-ops`"),
+        "{message}"
+    );
+}

@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use airlock_core::{Tool, ToolEffect, ToolError, ToolSpec, Undo, UNDO_KEY};
+use airlock_core::{
+    Classification, Environment, SystemKind, Tool, ToolEffect, ToolError, ToolSpec, ToolTarget,
+    Undo, UNDO_KEY,
+};
 use serde_json::{json, Map, Value};
 
 use super::{Compensation, Mes, MesError, WORK_ORDER_STATUSES};
@@ -70,6 +73,12 @@ pub fn specs() -> Vec<ToolSpec> {
         description: description.to_owned(),
         parameters,
         effect,
+        target: ToolTarget::system(
+            SystemKind::Mes,
+            "mes-line3",
+            Environment::Prod,
+            Classification::Restricted,
+        ),
     };
     let date = |what: &str| {
         json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$",

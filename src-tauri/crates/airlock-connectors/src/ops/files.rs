@@ -41,6 +41,7 @@ pub(crate) fn spec() -> ToolSpec {
             "additionalProperties": false
         }),
         effect: ToolEffect::Read,
+        target: super::plant_ops(),
     }
 }
 

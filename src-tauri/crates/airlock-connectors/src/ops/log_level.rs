@@ -36,5 +36,6 @@ pub(crate) fn spec() -> ToolSpec {
             "additionalProperties": false
         }),
         effect: ToolEffect::Write,
+        target: super::plant_ops(),
     }
 }

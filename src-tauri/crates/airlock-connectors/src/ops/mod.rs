@@ -23,7 +23,7 @@ mod status;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airlock_core::{Tool, ToolSpec};
+use airlock_core::{Classification, Environment, SystemKind, Tool, ToolSpec, ToolTarget};
 
 pub use error::OpsError;
 pub use logs::LogSource;
@@ -185,6 +185,16 @@ pub(crate) mod test_support {
             }
         }
     }
+}
+
+/// Where the simulator's tools act: the plant's operations server, production, internal data.
+fn plant_ops() -> ToolTarget {
+    ToolTarget::system(
+        SystemKind::Ops,
+        "plant-ops",
+        Environment::Prod,
+        Classification::Internal,
+    )
 }
 
 #[cfg(test)]

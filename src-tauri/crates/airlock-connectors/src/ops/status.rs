@@ -27,6 +27,7 @@ pub(crate) fn spec() -> ToolSpec {
             "additionalProperties": false
         }),
         effect: ToolEffect::Read,
+        target: super::plant_ops(),
     }
 }
 

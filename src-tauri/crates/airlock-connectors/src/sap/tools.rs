@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use airlock_core::{Tool, ToolEffect, ToolError, ToolSpec, Undo, UNDO_KEY};
+use airlock_core::{
+    Classification, Environment, SystemKind, Tool, ToolEffect, ToolError, ToolSpec, ToolTarget,
+    Undo, UNDO_KEY,
+};
 use serde_json::{json, Map, Value};
 
 use super::api::{
@@ -35,6 +38,12 @@ pub fn specs() -> Vec<ToolSpec> {
         description: description.to_owned(),
         parameters,
         effect,
+        target: ToolTarget::system(
+            SystemKind::Sap,
+            "sap-prd",
+            Environment::Prod,
+            Classification::Internal,
+        ),
     };
     let equipment = json!({"type": "string", "pattern": "^[A-Z0-9][A-Z0-9-]{0,17}$",
                            "description": "Equipment id, e.g. P-101."});

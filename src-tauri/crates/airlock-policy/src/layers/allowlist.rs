@@ -84,6 +84,10 @@ mod tests {
                     description: String::new(),
                     parameters: json!({"type": "object"}),
                     effect: ToolEffect::Read,
+                    target: airlock_core::ToolTarget::named_by_args(
+                        airlock_core::SystemKind::Ops,
+                        airlock_core::Classification::Internal,
+                    ),
                 };
                 (name.to_owned(), Spec(spec))
             })

@@ -158,6 +158,10 @@ mod tests {
                 "additionalProperties": false
             }),
             effect: ToolEffect::Read,
+            target: airlock_core::ToolTarget::named_by_args(
+                airlock_core::SystemKind::Ops,
+                airlock_core::Classification::Internal,
+            ),
         })
         .unwrap()
     }
