@@ -8,15 +8,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bollard::container::LogOutput;
+use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::errors::Error as DockerError;
 use bollard::models::{
     ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountBindOptions,
     MountBindOptionsPropagationEnum, MountTypeEnum, ResourcesUlimits,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, KillContainerOptionsBuilder,
-    ListContainersOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, CreateImageOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 use bollard::{Docker, API_DEFAULT_VERSION};
 use futures_util::StreamExt as _;
@@ -244,6 +244,21 @@ impl Sandbox {
     ) -> Result<(Ending, Option<i64>, Capture), SandboxError> {
         let id = guard.id();
         let limits = &self.config.limits;
+        // Attached before start, streams only (as `docker run` does). Not `logs`: the engine
+        // wires the live streams first and replays its log after, so output written in between
+        // came twice (seen in CI under load). The process cannot write before the runtime has
+        // started it, long after the engine wired the streams.
+        let attach = AttachContainerOptionsBuilder::default()
+            .stream(true)
+            .stdout(true)
+            .stderr(true)
+            .build();
+        let attached = self
+            .engine_call(
+                "attaching to the container",
+                self.docker.attach_container(id, Some(attach)),
+            )
+            .await?;
         self.engine_call(
             "starting the container",
             self.docker.start_container(id, None),
@@ -251,15 +266,10 @@ impl Sandbox {
         .await?;
         tracing::debug!(container = id, argv = ?job.argv(), "sandbox run started");
 
-        // The output is followed from the engine's log of the container, from its first byte:
-        // an attach either replays that log and also streams (output written in between comes
-        // twice) or only streams (output written before the engine wires the streams is lost).
-        let follow = LogsOptionsBuilder::default()
-            .follow(true)
-            .stdout(true)
-            .stderr(true)
-            .build();
-        let mut output = self.docker.logs(id, Some(follow));
+        // Nothing is written to the command's stdin; the connection closes once both halves
+        // are dropped, which unblocks the engine if the output is abandoned (cap, timeout).
+        let AttachContainerResults { mut output, input } = attached;
+        drop(input);
         let mut capture = Capture::new(limits.max_output_bytes, limits.max_output_lines);
         let deadline = tokio::time::sleep(limits.timeout);
         tokio::pin!(deadline);
@@ -468,6 +478,8 @@ impl Sandbox {
             hostname: Some("sandbox".to_owned()),
             labels: Some(labels),
             network_disabled: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
             tty: Some(false),
             host_config: Some(HostConfig {
                 network_mode: Some("none".to_owned()),
@@ -495,13 +507,13 @@ impl Sandbox {
                     ..Default::default()
                 }]),
                 runtime: self.config.runtime.clone(),
-                // The output is read from the engine's log of the container, kept large enough
-                // for the output cap and no larger (Debian's engine has no working `none`
-                // driver: it looks for a plugin of that name and stalls the container).
+                // The output reaches us through the attach stream; the engine's own copy is
+                // kept small (Debian's engine has no working `none` driver: it looks for a
+                // plugin of that name and stalls the container).
                 log_config: Some(HostConfigLogConfig {
                     typ: Some("json-file".to_owned()),
                     config: Some(HashMap::from([
-                        ("max-size".to_owned(), log_size(limits.max_output_bytes)),
+                        ("max-size".to_owned(), "256k".to_owned()),
                         ("max-file".to_owned(), "1".to_owned()),
                     ])),
                 }),
@@ -618,10 +630,4 @@ impl Drop for ContainerGuard {
             tracing::error!(%err, "cannot start the sandbox cleanup thread; the next start sweeps the container");
         }
     }
-}
-
-/// The engine's log size for a container whose output is capped at `cap` bytes: twice the
-/// cap (the log frames add a little), at least 256 KiB, so the reader never loses a rotation.
-fn log_size(cap: usize) -> String {
-    format!("{}k", (cap.saturating_mul(2) / 1024).max(256))
 }
