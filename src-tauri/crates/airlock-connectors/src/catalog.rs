@@ -28,22 +28,6 @@ pub fn specs() -> Vec<ToolSpec> {
     specs
 }
 
-fn spec(
-    name: &str,
-    description: &str,
-    parameters: serde_json::Value,
-    effect: ToolEffect,
-    target: ToolTarget,
-) -> ToolSpec {
-    ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-        effect,
-        target,
-    }
-}
-
 fn system_param() -> serde_json::Value {
     json!({
         "type": "string",
@@ -54,7 +38,7 @@ fn system_param() -> serde_json::Value {
 }
 
 fn run_command() -> ToolSpec {
-    spec(
+    ToolSpec::new(
         "run_command",
         "Run one read-only shell command (cat, ls, head, tail, grep, wc, echo, date, hostname) \
          in the sandbox, where the plant files are mounted read-only at /sim.",
@@ -78,7 +62,7 @@ fn run_command() -> ToolSpec {
 }
 
 fn restart_service() -> ToolSpec {
-    spec(
+    ToolSpec::new(
         "restart_service",
         "Restart one service (e.g. labelprintd) on a system. Disruptive: needs approval, and \
          is refused in production.",
@@ -98,7 +82,7 @@ fn restart_service() -> ToolSpec {
 }
 
 fn set_config() -> ToolSpec {
-    spec(
+    ToolSpec::new(
         "set_config",
         "Change one configuration value of a system (a write that needs approval).",
         json!({
@@ -119,7 +103,7 @@ fn set_config() -> ToolSpec {
 }
 
 fn create_purchase_request() -> ToolSpec {
-    spec(
+    ToolSpec::new(
         "create_purchase_request",
         "Create an SAP purchase requisition for spare parts or hardware. amount_cents is the \
          total in integer cents (e.g. 12500 for 125.00).",
@@ -146,7 +130,7 @@ fn create_purchase_request() -> ToolSpec {
 }
 
 fn read_document() -> ToolSpec {
-    spec(
+    ToolSpec::new(
         "read_document",
         "Read one plant document (SOP, manual, deviation report) by its id.",
         json!({

@@ -129,6 +129,26 @@ pub struct ToolSpec {
     pub target: ToolTarget,
 }
 
+impl ToolSpec {
+    /// A spec from its parts.
+    #[must_use]
+    pub fn new(
+        name: &str,
+        description: &str,
+        parameters: Value,
+        effect: ToolEffect,
+        target: ToolTarget,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            parameters,
+            effect,
+            target,
+        }
+    }
+}
+
 /// An executable tool. Only the agent's executor calls [`Tool::invoke`].
 pub trait Tool: Send + Sync {
     /// The tool's specification.

@@ -68,17 +68,14 @@ const UNDO_STATUS: &str = "mes_undo_work_order_status";
 /// The specs of every MES tool.
 #[must_use]
 pub fn specs() -> Vec<ToolSpec> {
-    let spec = |name: &str, description: &str, parameters: Value, effect| ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-        effect,
-        target: ToolTarget::system(
-            SystemKind::Mes,
-            "mes-line3",
-            Environment::Prod,
-            Classification::Restricted,
-        ),
+    let target = ToolTarget::system(
+        SystemKind::Mes,
+        "mes-line3",
+        Environment::Prod,
+        Classification::Restricted,
+    );
+    let spec = |name: &str, description: &str, parameters: Value, effect| {
+        ToolSpec::new(name, description, parameters, effect, target.clone())
     };
     let date = |what: &str| {
         json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?$",

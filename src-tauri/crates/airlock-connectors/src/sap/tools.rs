@@ -33,17 +33,14 @@ const SET_NOTIFICATION_PHASE: &str = "sap_set_notification_phase";
 /// The specs of every SAP tool.
 #[must_use]
 pub fn specs() -> Vec<ToolSpec> {
-    let spec = |name: &str, description: &str, parameters: Value, effect| ToolSpec {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        parameters,
-        effect,
-        target: ToolTarget::system(
-            SystemKind::Sap,
-            "sap-prd",
-            Environment::Prod,
-            Classification::Internal,
-        ),
+    let target = ToolTarget::system(
+        SystemKind::Sap,
+        "sap-prd",
+        Environment::Prod,
+        Classification::Internal,
+    );
+    let spec = |name: &str, description: &str, parameters: Value, effect| {
+        ToolSpec::new(name, description, parameters, effect, target.clone())
     };
     let equipment = json!({"type": "string", "pattern": "^[A-Z0-9][A-Z0-9-]{0,17}$",
                            "description": "Equipment id, e.g. P-101."});
