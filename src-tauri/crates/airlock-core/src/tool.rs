@@ -37,19 +37,46 @@ pub enum Classification {
     Public,
     /// People of the plant may see it.
     Internal,
+    /// People cleared for confidential business data (contracts, prices) may see it.
+    Confidential,
     /// Only a named audience may see it.
     Restricted,
 }
 
 impl Classification {
-    /// The name used in the policy's directory (`public`, `internal`, `restricted`).
+    /// Every level, least sensitive first.
+    pub const ALL: [Self; 4] = [
+        Self::Public,
+        Self::Internal,
+        Self::Confidential,
+        Self::Restricted,
+    ];
+
+    /// The name used in the policy's directory (`public`, `internal`, `confidential`,
+    /// `restricted`).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Public => "public",
             Self::Internal => "internal",
+            Self::Confidential => "confidential",
             Self::Restricted => "restricted",
         }
+    }
+
+    /// The level whose name is `name`, in any letter case (`INTERNAL` as in document labels,
+    /// `internal` as in the policy's directory).
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|level| level.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// The level's position, least sensitive first (0 for public): what the store compares.
+    #[must_use]
+    pub fn rank(self) -> u8 {
+        self as u8
     }
 }
 

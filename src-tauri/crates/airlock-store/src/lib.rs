@@ -1,6 +1,8 @@
 //! Airlock's storage: one SQLite file per profile (WAL), schema migrations in code,
-//! conversations and messages, the spend ledger budgets are checked against, and the
-//! append-only, hash-chained event log every request step writes to (the audit log).
+//! conversations and messages, the spend ledger budgets are checked against, the plant's
+//! documents with their vector and full-text search indexes (`sqlite-vec`'s `vec0` and FTS5,
+//! see [`Store::begin_version`] and [`Store::nearest_chunks`]), and the append-only,
+//! hash-chained event log every request step writes to (the audit log).
 //!
 //! Secrets never reach this crate's tables: every event payload goes through [`Redactor`]
 //! (personal data redacted, values of secret-named keys withheld) before it is hashed and
@@ -32,23 +34,31 @@ mod checkpoint;
 mod clock;
 mod connections;
 mod conversations;
+mod documents;
 mod error;
 mod events;
 mod export;
 mod migrations;
 mod open;
 pub mod redact;
+mod search;
 mod spend;
 mod standing;
+mod vec_extension;
 mod verify;
+mod write;
 
 pub use connections::ConnectionRecord;
 pub use conversations::{ConversationId, StoredMessage};
+pub use documents::{
+    Activation, DocumentSummary, NewChunk, NewVersion, VersionStart, EMBEDDING_DIMENSION,
+};
 pub use error::StoreError;
 pub use events::StoredEvent;
 pub use export::ExportFormat;
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
 pub use redact::Redactor;
+pub use search::{ChunkHit, ChunkRecord, Clearance, OpenedChunk, SearchFilter, MAX_SEARCH_RESULTS};
 pub use spend::SpendStatus;
 pub use standing::PrincipalStanding;
 pub use verify::{AuditProblem, AuditProblemKind, AuditReport};

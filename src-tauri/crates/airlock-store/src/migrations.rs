@@ -162,6 +162,69 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     );
     ",
     ),
+    // 7: plant documents for retrieval. A document has versions (one per distinct content);
+    // a version's chunks are searchable (in `chunk_fts` and `chunk_vectors`) only while the
+    // version is the document's active one. `chunks.embedding` holds a chunk's vector only
+    // while its version is being ingested, so that an interrupted ingest resumes where it
+    // stopped. Classification ranks: 0 public, 1 internal, 2 confidential, 3 restricted.
+    Migration::sql(
+        r"
+    CREATE TABLE documents (
+        id              INTEGER PRIMARY KEY,
+        source          TEXT NOT NULL UNIQUE,
+        title           TEXT NOT NULL,
+        format          TEXT NOT NULL,
+        classification  INTEGER NOT NULL CHECK (classification BETWEEN 0 AND 3),
+        audience        TEXT NOT NULL DEFAULT '',
+        metadata        TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(metadata)),
+        active_version  INTEGER REFERENCES document_versions(id) DEFERRABLE INITIALLY DEFERRED,
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE TABLE document_versions (
+        id            INTEGER PRIMARY KEY,
+        document_id   INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+        version       INTEGER NOT NULL,
+        content_hash  TEXT NOT NULL,
+        byte_size     INTEGER NOT NULL,
+        page_count    INTEGER,
+        text          TEXT NOT NULL,
+        state         TEXT NOT NULL CHECK (state IN ('ingesting', 'active', 'retired')),
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        retired_at    TEXT,
+        UNIQUE (document_id, version)
+    );
+    CREATE TABLE chunks (
+        id           INTEGER PRIMARY KEY,
+        version_id   INTEGER NOT NULL REFERENCES document_versions(id) ON DELETE CASCADE,
+        ordinal      INTEGER NOT NULL,
+        page         INTEGER,
+        section      TEXT,
+        start_byte   INTEGER NOT NULL,
+        end_byte     INTEGER NOT NULL CHECK (end_byte >= start_byte),
+        text         TEXT NOT NULL,
+        token_count  INTEGER NOT NULL,
+        embedding    BLOB,
+        UNIQUE (version_id, ordinal)
+    );
+    CREATE VIRTUAL TABLE chunk_fts USING fts5(
+        text, section, content = 'chunks', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE chunk_vectors USING vec0(
+        chunk_id        INTEGER PRIMARY KEY,
+        embedding       float[384],
+        classification  INTEGER,
+        audience        TEXT,
+        document_id     INTEGER
+    );
+    CREATE TABLE embedding_model (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        name       TEXT NOT NULL,
+        dimension  INTEGER NOT NULL
+    );
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and
