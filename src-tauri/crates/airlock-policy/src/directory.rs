@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use airlock_core::Classification;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,6 +15,9 @@ pub struct Role {
     pub member_of: Vec<String>,
     /// Tools this role may call (besides those of `member_of`).
     pub tools: Vec<String>,
+    /// The most sensitive documents its holders may retrieve (the highest of a member's roles
+    /// counts; none: public only).
+    pub clearance: Option<Classification>,
 }
 
 /// A person, keyed by OS login name, or an agent profile.
@@ -28,6 +32,8 @@ pub struct Member {
     pub tools: Option<Vec<String>>,
     /// A blocked principal is denied everything.
     pub blocked: bool,
+    /// Overrides the clearance the roles give.
+    pub clearance: Option<Classification>,
 }
 
 /// A system a tool can touch.
@@ -103,22 +109,45 @@ impl Directory {
     /// agent profile's list when it has one.
     #[must_use]
     pub fn allowed_tools(&self, member: &Member) -> BTreeSet<String> {
-        let mut seen = BTreeSet::new();
-        let mut pending: Vec<&str> = member.roles.iter().map(String::as_str).collect();
-        let mut tools = BTreeSet::new();
-        while let Some(role_name) = pending.pop() {
-            if !seen.insert(role_name) {
-                continue;
-            }
-            if let Some(role) = self.roles.get(role_name) {
-                tools.extend(role.tools.iter().cloned());
-                pending.extend(role.member_of.iter().map(String::as_str));
-            }
-        }
+        let mut tools: BTreeSet<String> = self
+            .roles_of(member)
+            .flat_map(|role| role.tools.iter().cloned())
+            .collect();
         if let Some(profile) = &member.tools {
             tools.retain(|tool| profile.contains(tool));
         }
         tools
+    }
+
+    /// The most sensitive documents `member` may retrieve: its own clearance when set, else the
+    /// highest of its roles' (inherited transitively), else public. Documents whose audience is
+    /// one of the member's groups are readable besides.
+    #[must_use]
+    pub fn clearance(&self, member: &Member) -> Classification {
+        member.clearance.unwrap_or_else(|| {
+            self.roles_of(member)
+                .filter_map(|role| role.clearance)
+                .max()
+                .unwrap_or(Classification::Public)
+        })
+    }
+
+    /// `member`'s roles and the roles they are members of, each once.
+    fn roles_of<'a>(&'a self, member: &'a Member) -> impl Iterator<Item = &'a Role> + 'a {
+        let mut seen = BTreeSet::new();
+        let mut pending: Vec<&str> = member.roles.iter().map(String::as_str).collect();
+        std::iter::from_fn(move || {
+            while let Some(name) = pending.pop() {
+                if !seen.insert(name) {
+                    continue;
+                }
+                if let Some(role) = self.roles.get(name) {
+                    pending.extend(role.member_of.iter().map(String::as_str));
+                    return Some(role);
+                }
+            }
+            None
+        })
     }
 
     /// Names referenced but not defined (roles of members and roles; document audiences are
@@ -254,6 +283,38 @@ mod tests {
         assert_eq!(kind, PrincipalKind::Agent);
         let tools: Vec<_> = dir.allowed_tools(bot).into_iter().collect();
         assert_eq!(tools, ["get_logs"], "run_command is not in the bot's roles");
+    }
+
+    #[test]
+    fn clearance_is_the_highest_role_level_unless_the_member_sets_one() {
+        let dir = directory(
+            r#"
+            [roles.viewer]
+            clearance = "internal"
+            [roles.lead]
+            member_of = ["viewer"]
+            clearance = "confidential"
+            [roles.nothing]
+            [users.victor]
+            roles = ["viewer"]
+            [users.lena]
+            roles = ["lead"]
+            [users.sam]
+            roles = ["viewer"]
+            clearance = "restricted"
+            [users.nemo]
+            roles = ["nothing"]
+            "#,
+        );
+        let level = |name: &str| dir.clearance(dir.principal(name).unwrap().1);
+        assert_eq!(level("victor"), Classification::Internal);
+        assert_eq!(level("lena"), Classification::Confidential);
+        assert_eq!(level("sam"), Classification::Restricted);
+        assert_eq!(level("nemo"), Classification::Public);
+        assert!(
+            toml::from_str::<Directory>("[roles.x]\nclearance = \"secret\"").is_err(),
+            "an unknown level is refused"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use airlock_core::{Confidence, ToolEffect, ToolSpec};
+use airlock_core::{Classification, Confidence, ToolEffect, ToolSpec};
 use cedar_policy::{Authorizer, EntityUid};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -177,6 +177,19 @@ impl Governor {
     #[must_use]
     pub fn bundle(&self) -> &PolicyBundle {
         &self.compiled.bundle
+    }
+
+    /// What `principal` may retrieve from the plant's documents: its clearance level and its
+    /// groups (document audiences). An unknown or blocked principal gets public documents only.
+    #[must_use]
+    pub fn clearance(&self, principal: &str) -> (Classification, Vec<String>) {
+        let directory = &self.compiled.bundle.directory;
+        match directory.principal(principal) {
+            Some((_, member)) if !member.blocked => {
+                (directory.clearance(member), member.groups.clone())
+            }
+            _ => (Classification::Public, Vec::new()),
+        }
     }
 
     /// Decides one call. Never panics on any input; a failure to evaluate is a denial.
@@ -553,12 +566,7 @@ fn check_target(bundle: &mut PolicyBundle, spec: &ToolSpec) -> Result<(), Govern
             entry.environment
         ));
     }
-    let rank = |classification: &str| {
-        ["public", "internal", "restricted"]
-            .iter()
-            .position(|known| *known == classification)
-    };
-    if rank(spec.target.results.as_str()) < rank(&entry.classification) {
+    if Some(spec.target.results) < Classification::parse(&entry.classification) {
         return setup(format!(
             "declares its results {}, less sensitive than system `{system}` ({})",
             spec.target.results.as_str(),
