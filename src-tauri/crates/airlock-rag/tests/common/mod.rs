@@ -1,0 +1,82 @@
+//! Helpers shared by the integration tests (each test crate uses a different subset).
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use airlock_rag::Extracted;
+use serde::Deserialize;
+
+/// A file in `fixtures/docs/`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../fixtures/docs")
+        .join(name)
+}
+
+/// All whitespace runs made one space, as questions.toml's page checks were done.
+pub fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One evaluation question of `questions.toml`.
+#[derive(Debug, Deserialize)]
+pub struct Question {
+    pub text: String,
+    pub expected_document: String,
+    pub expected_section: String,
+    pub expected_page: Option<u32>,
+    pub expected_quote: String,
+}
+
+#[derive(Deserialize)]
+struct Questions {
+    question: Vec<Question>,
+}
+
+/// The questions about one document.
+pub fn questions_for(document: &str) -> Vec<Question> {
+    let text = std::fs::read_to_string(fixture("questions.toml")).expect("questions.toml");
+    let all: Questions = toml::from_str(&text).expect("questions parse");
+    let selected: Vec<Question> = all
+        .question
+        .into_iter()
+        .filter(|q| q.expected_document == document)
+        .collect();
+    assert!(!selected.is_empty(), "no questions for {document}");
+    selected
+}
+
+/// The `#`/`##` heading titles of a Markdown fixture, in order.
+pub fn markdown_headings(name: &str, prefixes: &[&str]) -> Vec<String> {
+    std::fs::read_to_string(fixture(name))
+        .expect("markdown fixture")
+        .lines()
+        .filter_map(|line| {
+            prefixes
+                .iter()
+                .find_map(|prefix| line.strip_prefix(prefix))
+                .map(|title| title.trim().to_owned())
+        })
+        .collect()
+}
+
+/// The whitespace-squashed text of the blocks on one page.
+pub fn page_text(doc: &Extracted, page: u32) -> String {
+    squash(
+        &doc.blocks
+            .iter()
+            .filter(|b| b.page == Some(page))
+            .map(|b| doc.block_text(b))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// The sections of the blocks whose squashed text contains `quote`.
+pub fn sections_holding(doc: &Extracted, quote: &str) -> Vec<Option<String>> {
+    doc.blocks
+        .iter()
+        .filter(|b| squash(doc.block_text(b)).contains(quote))
+        .map(|b| b.section.clone())
+        .collect()
+}
