@@ -2,6 +2,8 @@
 //!
 //! [`extract`]: a file (Markdown, plain text, PDF, DOCX, CSV) becomes [`Extracted`]: the
 //! normalised text that is stored and cited, and its [`Block`]s with page and section.
+//! [`extract_isolated`] runs the PDF and DOCX parsers in a worker process with a timeout and
+//! a memory limit, so a malformed file costs one [`ExtractError`], never the caller.
 //!
 //! This crate reads documents as data. It never executes, follows or interprets anything it
 //! reads (links, macros, embedded files, instructions in the text), and it stores nothing:
@@ -9,8 +11,10 @@
 
 mod error;
 pub mod extract;
+pub mod worker;
 
 pub use error::ExtractError;
 pub use extract::{
     extract_bytes, extract_file, Block, BlockKind, ExtractLimits, Extracted, Format,
 };
+pub use worker::{extract_isolated, serve_if_requested, WorkerCommand, WORKER_ARG};

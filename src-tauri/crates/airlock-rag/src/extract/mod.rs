@@ -2,7 +2,9 @@
 //! section).
 //!
 //! [`extract_file`] runs in the calling process. Markdown, plain text and CSV are safe there;
-//! PDF and DOCX parsers can panic, recurse without bound or loop on malformed files.
+//! PDF and DOCX parsers can panic, recurse without bound or loop on malformed files, so callers
+//! that read untrusted files use [`crate::extract_isolated`], which runs this same code in a
+//! child process.
 
 mod csv;
 mod docx;
@@ -156,7 +158,8 @@ impl Default for ExtractLimits {
 ///
 /// The size is checked from the file's metadata before anything is read. PDF and DOCX parser
 /// panics become [`ExtractError::Corrupt`], but a parser that overflows its stack or loops
-/// still takes this process with it.
+/// still takes this process with it: use [`crate::extract_isolated`] for files you did not
+/// write yourself.
 ///
 /// # Errors
 /// Any [`ExtractError`] but `WorkerFailed`.

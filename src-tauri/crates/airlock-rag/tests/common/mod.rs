@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use airlock_rag::Extracted;
+use airlock_rag::{Extracted, WorkerCommand};
 use serde::Deserialize;
 
 /// A file in `fixtures/docs/`.
@@ -11,6 +11,14 @@ pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../fixtures/docs")
         .join(name)
+}
+
+/// The crate's bare worker binary.
+pub fn worker() -> WorkerCommand {
+    WorkerCommand::new(
+        env!("CARGO_BIN_EXE_airlock-extract-worker"),
+        Vec::<String>::new(),
+    )
 }
 
 /// All whitespace runs made one space, as questions.toml's page checks were done.
@@ -79,4 +87,38 @@ pub fn sections_holding(doc: &Extracted, quote: &str) -> Vec<Option<String>> {
         .filter(|b| squash(doc.block_text(b)).contains(quote))
         .map(|b| b.section.clone())
         .collect()
+}
+
+/// A PDF file made of the given objects (numbered from 1; object 1 must be the catalog), with
+/// a correct cross-reference table.
+pub fn pdf_file(objects: &[&str]) -> Vec<u8> {
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, object) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
+    );
+    out
+}
+
+/// A content stream object.
+pub fn stream(content: &str, dict: &str) -> String {
+    format!(
+        "<< {dict} /Length {} >>\nstream\n{content}\nendstream",
+        content.len()
+    )
 }
