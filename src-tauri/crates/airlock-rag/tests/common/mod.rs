@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use airlock_rag::{Extracted, WorkerCommand};
+use airlock_rag::{Extracted, TokenCounter, WorkerCommand};
 use serde::Deserialize;
 
 /// A file in `fixtures/docs/`.
@@ -19,6 +19,31 @@ pub fn worker() -> WorkerCommand {
         env!("CARGO_BIN_EXE_airlock-extract-worker"),
         Vec::<String>::new(),
     )
+}
+
+/// Counts runs of letters and digits, and every other non-space character, as one token each:
+/// close enough to WordPiece for tests, and it never shrinks when text is appended.
+pub struct WordCounter;
+
+impl TokenCounter for WordCounter {
+    fn count_tokens(&self, text: &str) -> usize {
+        let mut tokens = 0;
+        let mut in_word = false;
+        for c in text.chars() {
+            if c.is_alphanumeric() {
+                if !in_word {
+                    tokens += 1;
+                }
+                in_word = true;
+            } else {
+                in_word = false;
+                if !c.is_whitespace() {
+                    tokens += 1;
+                }
+            }
+        }
+        tokens
+    }
 }
 
 /// All whitespace runs made one space, as questions.toml's page checks were done.
