@@ -384,13 +384,24 @@ fn chunk_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<ChunkRecord> {
     })
 }
 
-/// An FTS5 query matching any word of `text`, each quoted (so no FTS syntax from the user
-/// reaches SQLite); `None` when `text` has no words.
+/// English words too common to rank by: a question's "what", "the" and "is" would otherwise
+/// match nearly every chunk.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "an", "and", "are", "as", "at", "be", "by", "can", "could", "do", "does", "for",
+    "from", "get", "has", "have", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of",
+    "on", "or", "our", "please", "should", "tell", "than", "that", "the", "their", "there", "this",
+    "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would",
+    "you", "your",
+];
+
+/// An FTS5 query matching any word of `text` but stopwords, each quoted (so no FTS syntax from
+/// the user reaches SQLite); `None` when `text` has no such words.
 fn fts_query(text: &str) -> Option<String> {
     let mut words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .map(str::to_lowercase)
+        .filter(|word| !STOPWORDS.contains(&word.as_str()))
         .collect();
     words.sort_unstable();
     words.dedup();
@@ -424,14 +435,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fts_query_quotes_words_and_drops_syntax() {
+    fn fts_query_quotes_words_and_drops_syntax_and_stopwords() {
         assert_eq!(
-            fts_query("torque M10 \"impeller\" NEAR(x) OR -bolts*").as_deref(),
-            Some(
-                "\"bolts\" OR \"impeller\" OR \"m10\" OR \"near\" OR \"or\" OR \"torque\" OR \"x\""
-            )
+            fts_query("What is the torque M10 \"impeller\" NEAR(x) OR -bolts*").as_deref(),
+            Some("\"bolts\" OR \"impeller\" OR \"m10\" OR \"near\" OR \"torque\" OR \"x\"")
         );
-        assert_eq!(fts_query(" ?!* "), None);
+        assert_eq!(fts_query(" ?!* the "), None);
     }
 
     #[test]
