@@ -1,8 +1,10 @@
-//! Why a document could not be extracted, worded so a batch can skip it and tell the user the
-//! next step.
+//! Why a document could not be extracted, ingested or searched, worded so a batch can skip it
+//! and tell the user the next step.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use airlock_store::StoreError;
 use serde::{Deserialize, Serialize};
 
 /// The extensions [`crate::extract_file`] accepts, for messages.
@@ -117,4 +119,52 @@ impl ExtractError {
             detail: detail.into(),
         }
     }
+}
+
+/// Why one file was not ingested (the rest of its batch goes on).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file could not be turned into text.
+    #[error(transparent)]
+    Extract(ExtractError),
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedding model failed on the file's text.
+    #[error("embedding failed: {0}")]
+    Embed(String),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why retrieval, or a whole ingest, failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RagError {
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The embedding model failed or is missing.
+    #[error("{0}")]
+    Embed(String),
+    /// The index was built with another embedding model: its vectors are not comparable.
+    #[error(
+        "the documents were indexed with the embedding model {indexed}, but {current} is \
+         loaded; run `airlock docs reindex` to index them again with {current}"
+    )]
+    ModelMismatch {
+        /// The model the index was built with.
+        indexed: String,
+        /// The model loaded now.
+        current: String,
+    },
+    /// Something that should not happen did (a bug): the message says what.
+    #[error("{0}")]
+    Invalid(String),
 }

@@ -59,6 +59,18 @@ impl Format {
         }
     }
 
+    /// Its short name, as stored with a document (`txt`, `md`, `pdf`, `docx`, `csv`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Text => "txt",
+            Self::Markdown => "md",
+            Self::Pdf => "pdf",
+            Self::Docx => "docx",
+            Self::Csv => "csv",
+        }
+    }
+
     /// Whether the parser for this format may crash or hang on malformed input and therefore
     /// belongs in an isolated worker.
     #[must_use]
