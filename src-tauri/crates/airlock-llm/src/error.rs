@@ -50,6 +50,16 @@ pub enum LlmError {
         /// The directory that was searched.
         dir: PathBuf,
     },
+    /// The manifest lists no embedding model.
+    #[error(
+        "{} lists no embedding model (`kind = \"embedder\"`). Restore it from the repository \
+         and run `make setup` to fetch the embedding model",
+        manifest.display()
+    )]
+    NoEmbedder {
+        /// The manifest that was read.
+        manifest: PathBuf,
+    },
     /// `models/manifest.toml` could not be read or parsed.
     #[error("invalid model manifest {}: {reason}", path.display())]
     Manifest {

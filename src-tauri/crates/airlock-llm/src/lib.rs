@@ -1,4 +1,4 @@
-//! Local text generation for Airlock.
+//! Local text generation and sentence embeddings for Airlock.
 //!
 //! llama.cpp can `abort()` the whole process on an internal assert, so generation never runs in
 //! the caller's process: [`ModelWorker`] supervises a child process (the same binary started
@@ -6,7 +6,9 @@
 //! the child dies the caller gets [`LlmError::WorkerDied`] and the worker is restarted.
 //!
 //! [`registry`] finds the models on disk and picks the one to use. [`engine`] is the in-process
-//! llama.cpp session that the worker (and the benchmark) drive. This crate never runs tools.
+//! llama.cpp session that the worker (and the benchmark) drive. [`embed`] turns text into
+//! sentence vectors for document search, in process (candle does not abort). This crate never
+//! runs tools.
 
 mod error;
 mod gguf;
@@ -15,10 +17,12 @@ mod stop;
 mod supervisor;
 mod text;
 
+pub mod embed;
 pub mod engine;
 pub mod registry;
 pub mod worker;
 
+pub use embed::{EmbedError, Embedder};
 pub use error::LlmError;
 pub use protocol::{
     ChatMessage, GenerateRequest, Generation, LoadedModel, Role, StopReason, Usage,

@@ -1,7 +1,9 @@
 //! Which models are on disk and which one to use.
 //!
 //! `models/manifest.toml` names the models Airlock ships with and their preference; any other
-//! `.gguf` file a user drops into the models directory is offered too, after them.
+//! `.gguf` file a user drops into the models directory is offered too, after them. Only
+//! generators are offered for chat; the embedder (document search) is found with
+//! [`embedder_dir`].
 
 use std::path::{Path, PathBuf};
 
@@ -54,9 +56,26 @@ struct Manifest {
 #[derive(Debug, Deserialize)]
 struct ManifestModel {
     name: String,
-    kind: String,
+    kind: ModelKind,
+    /// Lower is preferred; only generators are ranked.
+    #[serde(default = "unranked")]
     preference: u32,
+    /// A file below the models directory, or for a model of several files, a directory.
     target: String,
+}
+
+/// What a manifest model is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ModelKind {
+    /// A GGUF chat model for the planner and answers.
+    Generator,
+    /// A sentence-embedding model directory for document search; never a generator.
+    Embedder,
+}
+
+fn unranked() -> u32 {
+    u32::MAX
 }
 
 /// The models directory: `$AIRLOCK_MODELS_DIR`, else the nearest `models/` holding a
@@ -116,6 +135,23 @@ pub fn select_model(explicit: Option<&Path>, models_dir: &Path) -> Result<PathBu
         })
 }
 
+/// The directory of the embedding model the manifest in `models_dir` lists (the first
+/// `kind = "embedder"`). Whether its files are there is for [`crate::Embedder::load`] to say.
+///
+/// # Errors
+/// [`LlmError::NoEmbedder`] when the manifest lists none (or is missing),
+/// [`LlmError::Manifest`] for a broken manifest.
+pub fn embedder_dir(models_dir: &Path) -> Result<PathBuf, LlmError> {
+    read_manifest(models_dir)?
+        .models
+        .into_iter()
+        .find(|model| model.kind == ModelKind::Embedder)
+        .map(|model| models_dir.join(model.target))
+        .ok_or_else(|| LlmError::NoEmbedder {
+            manifest: models_dir.join("manifest.toml"),
+        })
+}
+
 /// Every generator in `models_dir`: manifest models by preference, then user models by name.
 fn available_models(models_dir: &Path) -> Result<Vec<ModelInfo>, LlmError> {
     let manifest = read_manifest(models_dir)?;
@@ -140,7 +176,7 @@ fn available_models(models_dir: &Path) -> Result<Vec<ModelInfo>, LlmError> {
             continue;
         }
         let listed = manifest.models.iter().find(|m| m.target == file_name);
-        if listed.is_some_and(|m| m.kind != "generator") {
+        if listed.is_some_and(|m| m.kind != ModelKind::Generator) {
             continue;
         }
         let (rank, name, source) = match listed {
@@ -250,6 +286,55 @@ target = "small.gguf"
     fn explicit_model_must_exist() {
         let err = select_model(Some(Path::new("/no/such.gguf")), Path::new("/tmp")).unwrap_err();
         assert!(matches!(err, LlmError::ModelNotFound { .. }));
+    }
+
+    const WITH_EMBEDDER: &str = r#"
+[[model]]
+name = "small"
+kind = "generator"
+preference = 2
+target = "small.gguf"
+
+[[model]]
+name = "minilm"
+kind = "embedder"
+target = "minilm"
+"#;
+
+    #[test]
+    fn the_embedder_is_never_offered_as_a_generator() {
+        let dir = dir_with(&["small.gguf"]);
+        std::fs::write(dir.path().join("manifest.toml"), WITH_EMBEDDER).unwrap();
+        std::fs::create_dir(dir.path().join("minilm")).unwrap();
+        std::fs::write(dir.path().join("minilm/model.gguf"), b"GGUF").unwrap();
+        let status = model_status(dir.path());
+        let names: Vec<_> = status.available.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["small"]);
+        assert!(status.problem.is_none());
+    }
+
+    #[test]
+    fn the_embedder_directory_comes_from_the_manifest() {
+        let dir = dir_with(&[]);
+        std::fs::write(dir.path().join("manifest.toml"), WITH_EMBEDDER).unwrap();
+        assert_eq!(embedder_dir(dir.path()).unwrap(), dir.path().join("minilm"));
+    }
+
+    #[test]
+    fn a_manifest_without_embedder_says_what_to_do() {
+        let dir = dir_with(&[]);
+        let err = embedder_dir(dir.path()).unwrap_err();
+        assert!(matches!(err, LlmError::NoEmbedder { .. }));
+        assert!(err.to_string().contains("make setup"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_model_kind_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = "[[model]]\nname = \"x\"\nkind = \"oracle\"\ntarget = \"x.gguf\"\n";
+        std::fs::write(dir.path().join("manifest.toml"), manifest).unwrap();
+        let problem = model_status(dir.path()).problem.unwrap();
+        assert!(problem.contains("unknown variant `oracle`"), "{problem}");
     }
 
     #[test]
