@@ -17,3 +17,26 @@ pub trait TextEmbedder: Send + Sync {
     /// How many tokens `text` takes in the model's window.
     fn count_tokens(&self, text: &str) -> usize;
 }
+
+/// The model's name, recorded with the index.
+const MINILM: &str = "all-MiniLM-L6-v2";
+
+impl TextEmbedder for airlock_llm::Embedder {
+    fn model_name(&self) -> &str {
+        MINILM
+    }
+
+    fn dimension(&self) -> usize {
+        airlock_llm::Embedder::dimension(self)
+    }
+
+    fn embed_texts(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, String> {
+        self.embed(texts).map_err(|err| err.to_string())
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        // The tokenizer refuses no valid UTF-8; should it, the byte count bounds the token
+        // count from above, so chunks still fit the model's window.
+        airlock_llm::Embedder::count_tokens(self, text).unwrap_or(text.len() + 2)
+    }
+}
