@@ -1,5 +1,6 @@
 //! The orchestrator: one request from text to answer, every step recorded.
 
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
@@ -17,7 +18,8 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
-use crate::governance::Governance;
+use crate::documents::{self, DocumentSearch};
+use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
 use crate::sandboxed::SandboxRunner;
 use crate::{answer, check_request, AgentError, ToolRegistry};
@@ -183,6 +185,16 @@ enum Origin {
     Typed,
 }
 
+/// How the governor weighs an intent: a planned one by the planner's confidence and the
+/// arguments the documents supplied (tainted), a typed one as the operator's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum IntentSource {
+    /// The model planned it; `tainted` names arguments whose values came from documents.
+    Planned { tainted: BTreeSet<String> },
+    /// The operator typed it.
+    Typed,
+}
+
 impl AuditRef {
     fn new(trace: &TraceId, mode: Mode, conversation: &airlock_store::ConversationId) -> Self {
         Self {
@@ -205,6 +217,9 @@ pub struct AskOutcome {
     pub plan: Vec<PlannedIntent>,
     /// The tool calls that ran (none in plan mode).
     pub actions_taken: Vec<Action>,
+    /// The document passages the answer was grounded on (searched before planning, in both
+    /// modes, when documents are indexed and relevant; plus those of a planned search).
+    pub sources: Vec<airlock_rag::Passage>,
     /// Where it was recorded.
     pub audit: AuditRef,
 }
@@ -254,12 +269,24 @@ impl Agent {
             airlock_connectors::keys::load_or_create_signing_key(AUDIT_KEY, &config.data_dir)?;
         store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?;
+        let specs = airlock_connectors::catalog::specs();
+        let governance = Governance::open(&config, &specs)?;
         let mut executable = simulator.tools();
         executable.extend(crate::connections::connector_tools(&config, &store));
-        let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), executable);
+        if let Some(spec) = specs
+            .iter()
+            .find(|spec| spec.name == documents::SEARCH_DOCUMENTS)
+        {
+            executable.push(Arc::new(DocumentSearch::open(
+                spec.clone(),
+                &config.data_dir,
+                config.models_dir.clone(),
+                governance.clearance(),
+            )?));
+        }
+        let tools = ToolRegistry::new(specs, executable);
         let examples =
             planner::load_examples(&config.fixtures_dir.join("planner/examples.toml"), &tools)?;
-        let governance = Governance::open(&config, tools.specs())?;
         let sandbox = SandboxRunner::new(config.sandbox.clone()).map_err(AgentError::Runtime)?;
         Ok(Self {
             sandbox,
@@ -344,9 +371,12 @@ impl Agent {
                 admission,
                 plan: Vec::new(),
                 actions_taken: Vec::new(),
+                sources: Vec::new(),
             };
             return self.deliver(&trace, &conversation, outcome);
         }
+
+        let mut passages = self.consult_documents(&trace, request, &conversation, progress)?;
 
         let plan = match self.plan(request, progress) {
             Ok(plan) => plan,
@@ -362,34 +392,62 @@ impl Agent {
         self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
         let mut planned = Vec::with_capacity(plan.len());
         for intent in plan {
+            let tainted = documents::tainted_args(&intent.args, &passages, request);
             planned.push(self.govern(
                 &trace,
                 intent,
                 request,
                 &conversation,
                 mode,
-                Origin::Planned,
+                IntentSource::Planned { tainted },
             )?);
         }
         progress(Progress::PlanReady(&planned));
 
-        let (answer, actions) = match mode {
-            Mode::Plan => (answer::without_results(&planned, false), Vec::new()),
-            Mode::Execute => {
-                let actions = self.execute(&trace, &planned, progress)?;
-                let answer = if actions.is_empty() {
-                    answer::without_results(&planned, true)
-                } else {
-                    self.answer(&trace, request, &actions, progress)?
-                };
-                (answer, actions)
+        let actions = match mode {
+            Mode::Plan => Vec::new(),
+            Mode::Execute => self.execute(&trace, &planned, progress)?,
+        };
+        let ran_tools = actions
+            .iter()
+            .any(|a| a.tool != documents::SEARCH_DOCUMENTS);
+        if ran_tools {
+            passages.retain(|passage| documents::is_relevant(passage, true));
+        }
+        for action in actions
+            .iter()
+            .filter(|a| a.tool == documents::SEARCH_DOCUMENTS)
+        {
+            for passage in action.result.iter().flat_map(documents::passages_of) {
+                if !passages
+                    .iter()
+                    .any(|known| known.chunk_id == passage.chunk_id)
+                {
+                    passages.push(passage);
+                }
             }
+        }
+        let answer = if !passages.is_empty() {
+            let grounded = self.grounded_answer(&trace, request, &passages, &actions, progress)?;
+            if planned.is_empty() || ran_tools {
+                grounded
+            } else {
+                format!(
+                    "{grounded}\n\n{}",
+                    answer::without_results(&planned, mode == Mode::Execute)
+                )
+            }
+        } else if actions.is_empty() {
+            answer::without_results(&planned, mode == Mode::Execute)
+        } else {
+            self.answer(&trace, request, &actions, progress)?
         };
         let outcome = AskOutcome {
             answer,
             admission,
             plan: planned,
             actions_taken: actions,
+            sources: passages,
             audit: AuditRef::new(&trace, mode, &conversation),
         };
         self.deliver(&trace, &conversation, outcome)
@@ -479,8 +537,14 @@ impl Agent {
                 reasoning: "typed by the operator".to_owned(),
                 confidence: Confidence::High,
             };
-            let planned =
-                vec![self.govern(&trace, intent, &text, &conversation, mode, Origin::Typed)?];
+            let planned = vec![self.govern(
+                &trace,
+                intent,
+                &text,
+                &conversation,
+                mode,
+                IntentSource::Typed,
+            )?];
             progress(Progress::PlanReady(&planned));
             let actions = match mode {
                 Mode::Plan => Vec::new(),
@@ -498,6 +562,7 @@ impl Agent {
             admission,
             plan,
             actions_taken: actions,
+            sources: Vec::new(),
             audit: AuditRef::new(&trace, mode, &conversation),
         };
         self.deliver(&trace, &conversation, outcome)
@@ -534,22 +599,22 @@ impl Agent {
         request: &str,
         conversation: &airlock_store::ConversationId,
         mode: Mode,
-        origin: Origin,
+        source: IntentSource,
     ) -> Result<PlannedIntent, AgentError> {
         let decision = {
             let store = self.store();
-            let confidence = match origin {
-                Origin::Planned => Some(intent.confidence),
-                Origin::Typed => None,
+            let (confidence, tainted) = match source {
+                IntentSource::Planned { tainted } => (Some(intent.confidence), tainted),
+                IntentSource::Typed => (None, BTreeSet::new()),
             };
-            let decision = self.governance.decide(
-                &intent,
-                confidence,
-                trace.as_str(),
-                request,
-                conversation.as_str(),
-                &store,
-            );
+            let request = RequestRef {
+                id: trace.as_str(),
+                text: request,
+                session: conversation.as_str(),
+            };
+            let decision = self
+                .governance
+                .decide(&intent, confidence, tainted, request, &store);
             if matches!(
                 decision.outcome,
                 Outcome::Allow | Outcome::RequireApproval { .. }
@@ -724,6 +789,68 @@ impl Agent {
         Ok(actions)
     }
 
+    /// Searches the plant's documents for `request` when any are indexed: a `search_documents`
+    /// call decided by the governor and recorded like any other, run in both modes (it reads
+    /// only the local index, filtered by the principal's clearance). Returns the passages
+    /// relevant enough to ground an answer on; the search itself is context, not an action.
+    fn consult_documents(
+        &self,
+        trace: &TraceId,
+        request: &str,
+        conversation: &airlock_store::ConversationId,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Vec<airlock_rag::Passage>, AgentError> {
+        if self.tools.executable(documents::SEARCH_DOCUMENTS).is_none()
+            || !self.store().has_documents()?
+        {
+            return Ok(Vec::new());
+        }
+        let query: String = request.chars().take(documents::MAX_QUERY_CHARS).collect();
+        let mut args = Map::new();
+        args.insert("query".into(), Value::String(query));
+        let intent = Intent {
+            tool: documents::SEARCH_DOCUMENTS.to_owned(),
+            args,
+            reasoning: "plant documents are indexed: search them before planning".to_owned(),
+            confidence: Confidence::High,
+        };
+        let planned = self.govern(
+            trace,
+            intent,
+            request,
+            conversation,
+            Mode::Execute,
+            IntentSource::Planned {
+                tainted: BTreeSet::new(),
+            },
+        )?;
+        let searched = self.execute(trace, std::slice::from_ref(&planned), progress)?;
+        Ok(searched
+            .iter()
+            .filter_map(|action| action.result.as_ref())
+            .flat_map(documents::passages_of)
+            .filter(|passage| documents::is_relevant(passage, false))
+            .collect())
+    }
+
+    /// The answer from document `passages` and tool `actions`, with citations.
+    fn grounded_answer(
+        &self,
+        trace: &TraceId,
+        request: &str,
+        passages: &[airlock_rag::Passage],
+        actions: &[Action],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<String, AgentError> {
+        let generate = answer::grounded_request(request, passages, actions);
+        let text = self
+            .summarize(trace, &generate, progress)?
+            .unwrap_or_else(|err| {
+                format!("The summary could not be written ({err}); the passages found are:")
+            });
+        Ok(answer::with_citations(&text, passages))
+    }
+
     fn answer(
         &self,
         trace: &TraceId,
@@ -731,26 +858,42 @@ impl Agent {
         actions: &[Action],
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<String, AgentError> {
+        let generate = answer::answer_request(request, actions);
+        Ok(self
+            .summarize(trace, &generate, progress)?
+            .unwrap_or_else(|err| {
+                format!(
+                    "The tools ran, but the summary could not be written: {err}. \
+                 Their results are listed above."
+                )
+            }))
+    }
+
+    /// Generates an answer: `Ok(Ok(text))`, or `Ok(Err(why))` when the model failed (recorded
+    /// as answer_failed; the request still succeeds with what it has).
+    fn summarize(
+        &self,
+        trace: &TraceId,
+        generate: &airlock_llm::GenerateRequest,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Result<String, AgentError>, AgentError> {
         let generated = self.model_worker().and_then(|worker| {
             worker
-                .generate(&answer::answer_request(request, actions), &mut |text| {
+                .generate(generate, &mut |text| {
                     progress(Progress::AnswerToken(text));
                     ControlFlow::Continue(())
                 })
                 .map_err(AgentError::from)
         });
         match generated {
-            Ok(generation) => Ok(generation.text.trim().to_owned()),
+            Ok(generation) => Ok(Ok(generation.text.trim().to_owned())),
             Err(err) => {
                 self.record(
                     trace,
                     EventKind::AnswerFailed,
                     json!({"error": err.to_string()}),
                 )?;
-                Ok(format!(
-                    "The tools ran, but the summary could not be written: {err}. \
-                     Their results are listed above."
-                ))
+                Ok(Err(err))
             }
         }
     }

@@ -29,6 +29,12 @@ pub enum AgentError {
     /// No completed write with that decision id recorded how to undo it.
     #[error("nothing to roll back for decision `{0}`: no completed write with an undo record has that id; the id is in the write's outcome (`--json`) and in `airlock audit export`")]
     NothingToRollBack(String),
+    /// Document ingestion or retrieval failed as a whole.
+    #[error(transparent)]
+    Documents(#[from] airlock_rag::RagError),
+    /// The document library cannot be used: its message says why and what to do.
+    #[error("{0}")]
+    Library(String),
     /// The runtime that drives the sandbox could not start (out of threads or memory).
     #[error("cannot start the sandbox runtime: {0}; free some memory or threads and try again")]
     Runtime(std::io::Error),

@@ -19,6 +19,17 @@ const TOKEN_TTL: Duration = Duration::from_secs(120);
 /// The key names in the OS keychain (or key files).
 const TOKEN_KEY: &str = "intent-tokens";
 
+/// The request an intent belongs to: its trace id, text and conversation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestRef<'a> {
+    /// The trace id.
+    pub id: &'a str,
+    /// What the operator typed.
+    pub text: &'a str,
+    /// The conversation (the governor's session).
+    pub session: &'a str,
+}
+
 /// The governor, the token issuer and the executor's verifier, for one principal.
 pub(crate) struct Governance {
     governor: Governor,
@@ -62,23 +73,29 @@ impl Governance {
             .admit(&self.principal, &context, &StoreLedger(store))
     }
 
-    /// Decides one intent for `request` (trace `request_id`) in `session`; `confidence` is the
-    /// planner's, `None` for a call the operator typed.
+    /// What this principal may retrieve from the plant's documents.
+    pub fn clearance(&self) -> airlock_store::Clearance {
+        let (level, groups) = self.governor.clearance(&self.principal);
+        airlock_store::Clearance { level, groups }
+    }
+
+    /// Decides one intent for `request`; `confidence` is the planner's, `None` for a call the
+    /// operator typed; `tainted` names the arguments whose values came from retrieved
+    /// documents or tool output.
     pub fn decide(
         &self,
         intent: &Intent,
         confidence: Option<Confidence>,
-        request_id: &str,
-        request: &str,
-        session: &str,
+        tainted: std::collections::BTreeSet<String>,
+        request: RequestRef<'_>,
         store: &Store,
     ) -> Decision {
         let context = CallContext {
-            session: session.to_owned(),
-            request_id: Some(request_id.to_owned()),
-            request_text: Some(request.to_owned()),
+            session: request.session.to_owned(),
+            request_id: Some(request.id.to_owned()),
+            request_text: Some(request.text.to_owned()),
             confidence,
-            tainted: std::collections::BTreeSet::new(),
+            tainted,
             now: now(),
         };
         let call = Call {

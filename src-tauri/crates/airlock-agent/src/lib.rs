@@ -7,8 +7,10 @@
 mod agent;
 mod answer;
 mod connections;
+mod documents;
 mod error;
 mod governance;
+mod library;
 mod planner;
 mod request;
 mod sandboxed;
@@ -27,6 +29,7 @@ pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
+pub use library::{AddOptions, DocumentLibrary, FileResult};
 pub use planner::{plan_schema, PlanError};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
 pub use scenario::{load_scenarios, Expectation, Judgement, Scenario, ScenarioError};

@@ -229,6 +229,7 @@ mod tests {
                     duration_ms: 0.0,
                 })
                 .collect(),
+            sources: Vec::new(),
             audit: AuditRef {
                 trace_id: "t".into(),
                 mode,

@@ -4,6 +4,7 @@ mod ask;
 mod audit;
 mod demo;
 mod demo_sap;
+mod docs;
 mod models;
 mod paths;
 mod policy;
@@ -13,7 +14,8 @@ mod vault;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airlock_core::Mode;
+use airlock_core::{Classification, Mode};
+use airlock_rag::RetrievalMode;
 use clap::{Parser, Subcommand};
 
 /// Airlock: an air-gapped operations assistant. The local model proposes, Airlock decides,
@@ -108,6 +110,78 @@ enum Command {
     /// Named SAP and MES connections: settings in the database, secrets in the OS keychain.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// The plant's documents that `ask` searches: add, list, remove, reindex, search, show.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+}
+
+#[derive(Subcommand)]
+enum DocsCommand {
+    /// Add files or directories (.txt, .md, .pdf, .docx, .csv). Unchanged files are skipped,
+    /// changed ones replace their previous version; a bad file is reported and the rest go on.
+    Add {
+        /// Files or directories (searched recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Who may retrieve them: public, internal (default), confidential or restricted.
+        #[arg(long, value_parser = docs::classification)]
+        classification: Option<Classification>,
+        /// A group that may retrieve them whatever its members' clearance.
+        #[arg(long)]
+        audience: Option<String>,
+        /// The title shown in citations (default: the file name).
+        #[arg(long)]
+        title: Option<String>,
+        /// A labels file (TOML, [[document]] and [[rendition]] entries) whose titles,
+        /// classifications and metadata win over the options above.
+        #[arg(long, value_name = "FILE")]
+        labels: Option<PathBuf>,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the documents.
+    List {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a document and its chunks from the library.
+    Remove {
+        /// The document's id (see `docs list`).
+        id: i64,
+    },
+    /// Index every document again from its source file (after a model or chunking change).
+    Reindex {
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Search the documents you may read.
+    Search {
+        /// The question or keywords.
+        query: String,
+        /// hybrid (default), vector or keyword.
+        #[arg(long, default_value = "hybrid", value_parser = docs::mode)]
+        mode: RetrievalMode,
+        /// How many chunks to show.
+        #[arg(short = 'k', long, default_value_t = 5)]
+        top_k: usize,
+        /// Print the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open a cited chunk with the text around it.
+    Show {
+        /// The chunk's id (in an answer's sources).
+        chunk_id: i64,
+        /// Bytes of context shown on each side.
+        #[arg(long, default_value_t = 400)]
+        context: usize,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -195,6 +269,9 @@ fn main() -> ExitCode {
     if let Some(code) = airlock_llm::worker::run_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
+    if let Some(code) = airlock_rag::serve_if_requested() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
@@ -240,6 +317,38 @@ fn main() -> ExitCode {
         Command::Vault(VaultCommand::List) => vault::list(&paths),
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
+        Command::Docs(DocsCommand::Add {
+            paths: files,
+            classification,
+            audience,
+            title,
+            labels,
+            json,
+        }) => docs::add(
+            &paths,
+            &files,
+            &airlock_agent::AddOptions {
+                classification,
+                audience,
+                title,
+                labels,
+            },
+            json,
+        ),
+        Command::Docs(DocsCommand::List { json }) => docs::list(&paths, json),
+        Command::Docs(DocsCommand::Remove { id }) => docs::remove(&paths, id),
+        Command::Docs(DocsCommand::Reindex { json }) => docs::reindex(&paths, json),
+        Command::Docs(DocsCommand::Search {
+            query,
+            mode,
+            top_k,
+            json,
+        }) => docs::search(&paths, &query, mode, top_k, json),
+        Command::Docs(DocsCommand::Show {
+            chunk_id,
+            context,
+            json,
+        }) => docs::show(&paths, chunk_id, context, json),
     };
     match result {
         Ok(code) => code,

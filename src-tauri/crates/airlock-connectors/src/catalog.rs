@@ -20,6 +20,7 @@ pub fn specs() -> Vec<ToolSpec> {
         read_document(),
         restart_service(),
         run_command(),
+        search_documents(),
         set_config(),
     ]);
     specs.extend(crate::mes::specs());
@@ -125,6 +126,34 @@ fn create_purchase_request() -> ToolSpec {
             "sap-prd",
             Environment::Prod,
             Classification::Internal,
+        ),
+    )
+}
+
+fn search_documents() -> ToolSpec {
+    ToolSpec::new(
+        "search_documents",
+        "Search the plant's documents (manuals, SOPs, shift handovers, reports) for passages \
+         that answer a question; returns the passages with their citations.",
+        json!({
+            "type": "object",
+            "properties": {
+                "query": {"type": "string", "minLength": 1, "maxLength": 500,
+                          "description": "The question or keywords, e.g. P-101 impeller bolt torque."},
+                "top_k": {"type": "integer", "minimum": 1, "maximum": 10,
+                          "description": "How many passages to return (default 5)."},
+                "equipment": {"type": "string", "minLength": 1, "maxLength": 32,
+                              "description": "Only documents about this equipment, e.g. P-101."}
+            },
+            "required": ["query"],
+            "additionalProperties": false
+        }),
+        ToolEffect::Read,
+        ToolTarget::system(
+            SystemKind::Documents,
+            "plant-docs",
+            Environment::Prod,
+            Classification::Restricted,
         ),
     )
 }

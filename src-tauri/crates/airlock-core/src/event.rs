@@ -70,6 +70,8 @@ pub enum EventKind {
     AnswerGenerated,
     /// Generating the answer failed.
     AnswerFailed,
+    /// A document was added, updated, relabelled or removed from the searchable library.
+    DocumentsChanged,
 }
 
 impl EventKind {
@@ -89,6 +91,7 @@ impl EventKind {
             EventKind::ToolFailed => "tool_failed",
             EventKind::AnswerGenerated => "answer_generated",
             EventKind::AnswerFailed => "answer_failed",
+            EventKind::DocumentsChanged => "documents_changed",
         }
     }
 }

@@ -132,6 +132,16 @@ impl Directory {
         })
     }
 
+    /// What the principal named `name` may retrieve: its clearance and its groups (document
+    /// audiences). An unknown or blocked principal gets public documents only.
+    #[must_use]
+    pub fn reader(&self, name: &str) -> (Classification, Vec<String>) {
+        match self.principal(name) {
+            Some((_, member)) if !member.blocked => (self.clearance(member), member.groups.clone()),
+            _ => (Classification::Public, Vec::new()),
+        }
+    }
+
     /// `member`'s roles and the roles they are members of, each once.
     fn roles_of<'a>(&'a self, member: &'a Member) -> impl Iterator<Item = &'a Role> + 'a {
         let mut seen = BTreeSet::new();

@@ -179,17 +179,12 @@ impl Governor {
         &self.compiled.bundle
     }
 
-    /// What `principal` may retrieve from the plant's documents: its clearance level and its
-    /// groups (document audiences). An unknown or blocked principal gets public documents only.
+    /// What `principal` may retrieve from the plant's documents (see [`Directory::reader`]).
+    ///
+    /// [`Directory::reader`]: crate::directory::Directory::reader
     #[must_use]
     pub fn clearance(&self, principal: &str) -> (Classification, Vec<String>) {
-        let directory = &self.compiled.bundle.directory;
-        match directory.principal(principal) {
-            Some((_, member)) if !member.blocked => {
-                (directory.clearance(member), member.groups.clone())
-            }
-            _ => (Classification::Public, Vec::new()),
-        }
+        self.compiled.bundle.directory.reader(principal)
     }
 
     /// Decides one call. Never panics on any input; a failure to evaluate is a denial.

@@ -241,7 +241,9 @@ fn run(size: usize) {
     let samples = timing::time(QUERIES, || {
         let (text, _, _) = &queries[next % QUERIES];
         next += 1;
-        store.keyword_chunks(text, 2 * K, &reader, &all).expect("bm25");
+        store
+            .keyword_chunks(text, 2 * K, &reader, &all)
+            .expect("bm25");
     });
     timing::summary("BM25 top 20 (FTS5, clearance filter)", samples);
     let lookup = Lookup(

@@ -79,6 +79,8 @@ pub struct Passage {
     pub text: String,
     /// The fused retrieval score (higher is better).
     pub score: f32,
+    /// Cosine similarity to the question, when the vector search found the chunk.
+    pub similarity: Option<f32>,
 }
 
 impl Passage {
@@ -92,6 +94,7 @@ impl Passage {
             quote: citation.quote,
             text: retrieved.chunk.text.clone(),
             score: retrieved.score,
+            similarity: retrieved.similarity,
         }
     }
 }
@@ -109,7 +112,9 @@ pub fn retrieve(
     config: &RetrievalConfig,
     mode: RetrievalMode,
 ) -> Result<Vec<Retrieved>, RagError> {
-    let candidates = config.top_k.saturating_mul(config.candidates_per_result.max(1));
+    let candidates = config
+        .top_k
+        .saturating_mul(config.candidates_per_result.max(1));
     let vector = if mode == RetrievalMode::Keyword {
         Vec::new()
     } else {
