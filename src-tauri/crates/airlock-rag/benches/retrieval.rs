@@ -7,6 +7,9 @@
 //! topic); texts: 40 words from a 6,000-word vocabulary with a Zipf-like spread. Queries are
 //! perturbed copies of stored vectors with the chunk's five rarest words.
 //!
+//! First, PDF ingest throughput: the fixture manual (5 pages) indexed into a fresh store with
+//! the real embedding model, extraction in the worker process included.
+//!
 //! `AIRLOCK_BENCH_SIZES=10000` limits the sizes.
 
 #[path = "../../airlock-connectors/benches/support/timing.rs"]
@@ -274,7 +277,49 @@ fn run(size: usize) {
     timing::summary("hybrid top 10 (KNN 20 + BM25 20, RRF)", samples);
 }
 
+/// Pages per second for the fixture PDF: extraction (worker process), chunking, embedding,
+/// storing, `runs` times into fresh stores.
+fn pdf_ingest(runs: usize) {
+    let pdf = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../fixtures/docs/p101-pump-manual.pdf");
+    let models = airlock_llm::registry::default_models_dir();
+    let Ok(model) = airlock_llm::registry::embedder_dir(&models)
+        .map_err(|err| err.to_string())
+        .and_then(|dir| airlock_llm::Embedder::load(&dir).map_err(|err| err.to_string()))
+    else {
+        println!("PDF ingest: skipped, the embedding model is missing (run `make setup`)");
+        return;
+    };
+    let worker = airlock_rag::WorkerCommand::new(
+        env!("CARGO_BIN_EXE_airlock-extract-worker"),
+        std::iter::empty::<&str>(),
+    );
+    let files = vec![(
+        pdf,
+        airlock_rag::DocumentLabels::classified(Classification::Internal),
+    )];
+    let mut seconds = Vec::new();
+    for _ in 0..runs {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(dir.path()).expect("store");
+        let started = Instant::now();
+        let results = airlock_rag::Ingestor::new(&store, &model, worker.clone())
+            .ingest(&files, false, &mut |_| {})
+            .expect("ingest");
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        seconds.push(started.elapsed().as_secs_f64());
+    }
+    seconds.sort_by(f64::total_cmp);
+    let median = seconds[seconds.len() / 2];
+    println!(
+        "PDF ingest (5 pages, 17 chunks): median {:.2} s per file over {runs} runs = {:.1} pages/s",
+        median,
+        5.0 / median
+    );
+}
+
 fn main() {
+    pdf_ingest(5);
     let sizes: Vec<usize> = std::env::var("AIRLOCK_BENCH_SIZES")
         .ok()
         .map(|list| {
