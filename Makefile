@@ -10,14 +10,14 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-rag fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
 	@echo "make run     open the desktop window"
 	@echo "make demo    run the demo scenarios through the real model (headless)"
 	@echo "make test    formatting, lints, UI checks and every test"
-	@echo "make bench   governor, audit chain, sandbox, connectors, retrieval, model and planner benchmarks"
+	@echo "make bench   governor, audit chain, sandbox, connectors, embedding, retrieval, model and planner benchmarks"
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 
 setup:
@@ -65,7 +65,7 @@ test-rust: ui
 test: export AIRLOCK_REQUIRE_DOCKER := 1
 test: setup test-ui test-scripts lint test-rust
 
-bench: bench-governor bench-sandbox bench-connectors bench-rag
+bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
 
@@ -82,6 +82,12 @@ bench-sandbox: setup ui
 # Connector round trips: the MES through ODBC.
 bench-connectors: setup ui
 	$(CARGO) bench --workspace --bench mes --bench sap
+
+# Sentence embeddings: ours next to sentence-transformers, same texts, batch and threads
+# (its venv, ~6 GB, is made once by scripts/setup_bench_python.sh).
+bench-embed: setup ui
+	@bash scripts/setup_bench_python.sh
+	$(CARGO) bench --workspace --bench embed
 
 # Document retrieval at 10k and 100k synthetic chunks: KNN, BM25 and hybrid latency through
 # the real store, and the KNN's recall@10 against an exact scan.

@@ -9,12 +9,12 @@ Normalize, assembled here module by module because the model directory holds onl
 files. Nothing is downloaded (HF_HUB_OFFLINE).
 
 Not part of `make setup` or CI: it needs sentence-transformers and torch, which Airlock does
-not. Run it from a throwaway virtual environment outside the repository:
+not. Run it with the venv `make bench-embed` uses (scripts/bench_embeddings.py imports
+build_model from here), which has the versions below pinned:
 
-    python3 -m venv /tmp/venv-st
-    /tmp/venv-st/bin/pip install sentence-transformers   # PyPI's torch; a CPU-only torch does too
+    bash scripts/setup_bench_python.sh                   # /var/cache/airlock/venv-bench
     make setup                                            # fetches models/all-minilm-l6-v2/
-    /tmp/venv-st/bin/python scripts/reference_embeddings.py [--model-dir DIR] [--out FILE]
+    /var/cache/airlock/venv-bench/bin/python scripts/reference_embeddings.py [--model-dir DIR] [--out FILE]
 
 The committed file was produced with Python 3.11.7, sentence-transformers 6.2.0,
 transformers 5.23.0, tokenizers 0.23.3 and torch 2.15.0 (PyPI's CUDA build, run on the CPU);

@@ -54,6 +54,9 @@ APT_PACKAGES=(
     # MES over ODBC: the unixODBC driver manager and Debian's SQLite ODBC driver (registers
     # the `SQLite3` driver in /etc/odbcinst.ini).
     unixodbc unixodbc-dev odbcinst libsqliteodbc
+    # Sentence embeddings: OpenBLAS computes the encoder's matrix products (airlock-llm loads
+    # libopenblas.so.0 at run time; the installer's package depends on libopenblas0).
+    libopenblas0
 )
 
 step_apt() {

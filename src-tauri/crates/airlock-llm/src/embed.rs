@@ -7,24 +7,34 @@
 //! The model directory holds `config.json` (the BERT configuration), `tokenizer.json` and
 //! `model.safetensors`, as `make setup` fetches them (see [`crate::registry::embedder_dir`]).
 //!
-//! Threads: candle computes on as many threads as the machine has physical cores; the
-//! environment variable `RAYON_NUM_THREADS` sets another number (candle reads it once, at the
-//! first embedding). One [`Embedder`] is `Send + Sync` and serves many threads.
+//! The encoder is ours ([`bert`]): candle holds the weights and the activations, OpenBLAS
+//! computes the matrix products ([`blas`]; Debian's `libopenblas0`, loaded at run time), and
+//! the texts of a batch are packed without padding. See ARCHITECTURE.md, "Embeddings", for
+//! why not candle's own BERT and matrix products.
+//!
+//! Threads: each batch is split between [`Embedder::threads`] threads (by default one per
+//! physical core), each running the encoder on its share with single-threaded matrix
+//! products. One [`Embedder`] is `Send + Sync` and serves many threads.
 
+mod bert;
+mod blas;
 mod error;
+mod ops;
 mod pooling;
 
 use std::cmp::Reverse;
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
-use tokenizers::{Tokenizer, TruncationParams};
+use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
+use bert::{Bert, Config};
+use blas::Blas;
 pub use error::EmbedError;
 
-/// Texts computed in one forward pass (sentence-transformers' default batch size).
+/// Texts computed in one forward pass (sentence-transformers' default batch size), shared
+/// between the threads.
 pub const DEFAULT_BATCH_SIZE: usize = 32;
 
 /// Tokens per text, `[CLS]` and `[SEP]` included, beyond which a text is truncated: the
@@ -38,16 +48,16 @@ const WEIGHTS_FILE: &str = "model.safetensors";
 
 /// A loaded sentence-embedding model.
 pub struct Embedder {
-    model: BertModel,
-    /// Truncates to `max_tokens` and never pads: batches are padded in [`Embedder::embed`].
+    model: Bert,
+    blas: &'static Blas,
+    /// Truncates to `max_tokens` and never pads: sequences are packed in [`Bert::forward`].
     tokenizer: Tokenizer,
     /// Neither truncates nor pads: counts what a text really takes.
     counter: Tokenizer,
-    device: Device,
-    pad_id: u32,
     max_tokens: usize,
     dimension: usize,
     batch_size: usize,
+    threads: usize,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -56,17 +66,20 @@ impl std::fmt::Debug for Embedder {
             .field("dimension", &self.dimension)
             .field("max_tokens", &self.max_tokens)
             .field("batch_size", &self.batch_size)
+            .field("threads", &self.threads)
             .finish_non_exhaustive()
     }
 }
 
 impl Embedder {
     /// Loads the model in `dir` (`config.json`, `tokenizer.json`, `model.safetensors`) onto
-    /// the CPU. The weights are read once and kept in memory.
+    /// the CPU, and OpenBLAS if this is the process's first embedder. The weights are read
+    /// once and kept in memory.
     ///
     /// # Errors
     /// [`EmbedError::MissingFile`] naming the first missing file (run `make setup`),
-    /// [`EmbedError::BadFile`] for a file that cannot be read or parsed.
+    /// [`EmbedError::BadFile`] for a file that cannot be read or parsed or describes a model
+    /// this encoder does not run, [`EmbedError::Blas`] when OpenBLAS cannot be loaded.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
         let [config_path, tokenizer_path, weights_path] =
             [CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE].map(|name| dir.join(name));
@@ -82,6 +95,12 @@ impl Embedder {
                 serde_json::from_str(&text)
                     .map_err(|err| bad_file(&config_path, format!("not a BERT config: {err}")))
             })?;
+        if let Some(reason) = config.unsupported() {
+            return Err(bad_file(
+                &config_path,
+                format!("unsupported model: {reason}"),
+            ));
+        }
         let max_tokens = MAX_TOKENS.min(config.max_position_embeddings);
 
         let mut counter =
@@ -99,30 +118,49 @@ impl Embedder {
             }))
             .map_err(|err| bad_file(&tokenizer_path, err))?;
 
-        let device = Device::Cpu;
         let weights = std::fs::read(&weights_path).map_err(|err| bad_file(&weights_path, err))?;
-        let model = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .and_then(|vb| BertModel::load(vb, &config))
+        let model = VarBuilder::from_buffered_safetensors(weights, DType::F32, &Device::Cpu)
+            .and_then(|vb| Bert::load(&vb, &config))
             .map_err(|err| bad_file(&weights_path, err))?;
+        let blas = Blas::get().map_err(|reason| EmbedError::Blas {
+            library: blas::LIBRARY,
+            reason,
+        })?;
 
+        let threads = default_threads();
+        tracing::debug!(
+            dimension = config.hidden_size,
+            layers = config.num_hidden_layers,
+            threads,
+            blas_kernels = blas.kernels(),
+            "embedding model loaded from {}",
+            dir.display()
+        );
         Ok(Self {
             model,
+            blas,
             tokenizer,
             counter,
-            device,
-            pad_id: u32::try_from(config.pad_token_id)
-                .map_err(|err| bad_file(&config_path, format!("pad_token_id: {err}")))?,
             max_tokens,
             dimension: config.hidden_size,
             batch_size: DEFAULT_BATCH_SIZE,
+            threads,
         })
     }
 
     /// The same embedder computing `batch_size` texts per forward pass (at least 1). Larger
-    /// batches amortise overhead; texts are sorted by length first, so padding stays small.
+    /// batches amortise overhead; texts are sorted by length first, so that the threads
+    /// sharing a batch get about the same work.
     #[must_use]
     pub fn with_batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// The same embedder sharing each batch between `threads` threads (at least 1).
+    #[must_use]
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -137,6 +175,13 @@ impl Embedder {
     #[must_use]
     pub fn max_tokens(&self) -> usize {
         self.max_tokens
+    }
+
+    /// How many threads compute a batch: the machine's physical cores (at most the CPUs this
+    /// process may use) unless [`Embedder::with_threads`] said otherwise.
+    #[must_use]
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// How many tokens `text` takes, `[CLS]` and `[SEP]` included, without truncation.
@@ -160,47 +205,67 @@ impl Embedder {
             .tokenizer
             .encode_batch_fast(texts.to_vec(), true)
             .map_err(|err| EmbedError::Tokenize(err.to_string()))?;
-        // Longest first, so that each batch holds texts of about the same length.
+        // Longest first: the threads sharing a batch get texts of about the same length.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| Reverse(encodings[i].len()));
+        let batches: Vec<&[usize]> = order.chunks(self.batch_size).collect();
+        let threads = self.threads.min(self.batch_size).min(texts.len()).max(1);
+
+        // This thread computes share 0; the others run beside it and end with the scope.
+        let shares = std::thread::scope(|scope| {
+            let workers: Vec<_> = (1..threads)
+                .map(|share| {
+                    let (encodings, batches) = (&encodings, &batches);
+                    scope.spawn(move || self.embed_share(encodings, batches, share, threads))
+                })
+                .collect();
+            let mine = self.embed_share(&encodings, &batches, 0, threads);
+            let theirs = workers.into_iter().map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            });
+            std::iter::once(mine)
+                .chain(theirs)
+                .collect::<Result<Vec<_>, EmbedError>>()
+        })?;
         let mut vectors = vec![Vec::new(); texts.len()];
-        for batch in order.chunks(self.batch_size) {
-            let ids: Vec<&[u32]> = batch.iter().map(|&i| encodings[i].get_ids()).collect();
-            for (&i, vector) in batch.iter().zip(self.embed_batch(&ids)?) {
-                vectors[i] = vector;
-            }
+        for (i, vector) in shares.into_iter().flatten() {
+            vectors[i] = vector;
         }
         Ok(vectors)
     }
 
-    /// Runs the model on one batch of token id sequences, padded on the right to the
-    /// longest, and pools each sequence's real tokens.
-    fn embed_batch(&self, ids: &[&[u32]]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let seq_len = ids.iter().map(|seq| seq.len()).max().unwrap_or(0);
-        let mut input = Vec::with_capacity(ids.len() * seq_len);
-        let mut mask = Vec::with_capacity(ids.len() * seq_len);
-        for seq in ids {
-            input.extend_from_slice(seq);
-            input.resize(input.len() + seq_len - seq.len(), self.pad_id);
-            mask.resize(mask.len() + seq.len(), 1u32);
-            mask.resize(mask.len() + seq_len - seq.len(), 0);
+    /// Share `share` of `shares` of every batch: texts `share`, `share + shares`, … of each,
+    /// as `(index, vector)`.
+    fn embed_share(
+        &self,
+        encodings: &[Encoding],
+        batches: &[&[usize]],
+        share: usize,
+        shares: usize,
+    ) -> Result<Vec<(usize, Vec<f32>)>, EmbedError> {
+        let mut vectors = Vec::new();
+        for batch in batches {
+            let texts: Vec<usize> = batch.iter().copied().skip(share).step_by(shares).collect();
+            if texts.is_empty() {
+                continue;
+            }
+            let ids: Vec<&[u32]> = texts.iter().map(|&i| encodings[i].get_ids()).collect();
+            let hidden = self.model.forward(self.blas, &ids)?;
+            let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
+            let lens: Vec<usize> = ids.iter().map(|ids| ids.len()).collect();
+            let pooled = pooling::mean_pool_normalized(&hidden, self.dimension, &lens);
+            vectors.extend(texts.into_iter().zip(pooled));
         }
-        let shape = (ids.len(), seq_len);
-        let input = Tensor::from_vec(input, shape, &self.device)?;
-        let mask = Tensor::from_vec(mask, shape, &self.device)?;
-        let token_types = input.zeros_like()?;
-        let hidden = self
-            .device
-            .with_context(|| self.model.forward(&input, &token_types, Some(&mask)))?;
-        let hidden = hidden.flatten_all()?.to_vec1::<f32>()?;
-        let lens: Vec<usize> = ids.iter().map(|seq| seq.len()).collect();
-        Ok(pooling::mean_pool_normalized(
-            &hidden,
-            seq_len,
-            self.dimension,
-            &lens,
-        ))
+        Ok(vectors)
     }
+}
+
+/// One thread per physical core, but no more than the CPUs this process may run on.
+fn default_threads() -> usize {
+    let allowed = std::thread::available_parallelism().map_or(1, usize::from);
+    num_cpus::get_physical().clamp(1, allowed)
 }
 
 fn bad_file(path: &Path, reason: impl ToString) -> EmbedError {

@@ -7,7 +7,8 @@
 //!
 //! [`registry`] finds the models on disk and picks the one to use. [`engine`] is the in-process
 //! llama.cpp session that the worker (and the benchmark) drive. [`embed`] turns text into
-//! sentence vectors for document search, in process (candle does not abort). This crate never
+//! sentence vectors for document search, in process: candle returns errors instead of
+//! aborting, and OpenBLAS is handed only products whose shapes were checked. This crate never
 //! runs tools.
 
 mod error;

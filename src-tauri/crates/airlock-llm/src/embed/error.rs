@@ -28,6 +28,17 @@ pub enum EmbedError {
         /// What is wrong with it.
         reason: String,
     },
+    /// OpenBLAS, which computes the model's matrix products, cannot be loaded.
+    #[error(
+        "the embedding model needs OpenBLAS ({library}), which cannot be loaded: {reason}. \
+         Install Debian's libopenblas0 package (`make setup` does)"
+    )]
+    Blas {
+        /// The library file looked for.
+        library: &'static str,
+        /// What the dynamic loader said.
+        reason: String,
+    },
     /// The tokenizer refused a text.
     #[error("could not tokenize the text to embed: {0}")]
     Tokenize(String),
