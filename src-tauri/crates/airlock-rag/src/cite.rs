@@ -64,17 +64,19 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
         .map(str::to_lowercase)
 }
 
-/// Sentences and lines of `text` that hold a letter or digit. A sentence ends at a line break,
-/// or at `.`, `!` or `?` followed by whitespace (so "0.4 mm" stays whole).
+/// Sentences and lines of `text` that hold a letter or digit. A sentence ends at `.`, `!` or
+/// `?` followed by whitespace (so "0.4 mm" stays whole), and at a line break unless the line
+/// wraps: it ends without punctuation and the next starts with a lower-case letter, a digit
+/// or an opening parenthesis (table rows and list items end or start otherwise).
 fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut chars = text.char_indices().peekable();
     while let Some((index, c)) = chars.next() {
-        let next_is_space = chars.peek().is_none_or(|(_, next)| next.is_whitespace());
+        let next = chars.peek().map(|(_, next)| *next);
         let end = match c {
-            '\n' => Some(index),
-            '.' | '!' | '?' if next_is_space => Some(index + c.len_utf8()),
+            '\n' if !wraps(&text[start..index], &text[index + 1..]) => Some(index),
+            '.' | '!' | '?' if next.is_none_or(char::is_whitespace) => Some(index + c.len_utf8()),
             _ => None,
         };
         if let Some(end) = end {
@@ -87,6 +89,21 @@ fn sentences(text: &str) -> Vec<&str> {
         .map(str::trim)
         .filter(|piece| piece.chars().any(char::is_alphanumeric))
         .collect()
+}
+
+/// Whether the sentence so far (`before`) wraps onto the line starting `rest`.
+fn wraps(before: &str, rest: &str) -> bool {
+    let open_end = before
+        .trim_end()
+        .chars()
+        .last()
+        .is_some_and(|last| !matches!(last, '.' | ':' | ';' | '!' | '?' | '|'));
+    open_end
+        && rest
+            .trim_start_matches([' ', '\t'])
+            .chars()
+            .next()
+            .is_some_and(|first| first.is_lowercase() || first.is_ascii_digit() || first == '(')
 }
 
 #[cfg(test)]
@@ -133,6 +150,16 @@ mod tests {
             "what clearance for the impeller",
         );
         assert_eq!(quote, "Set the impeller front clearance to 0.4 to 0.5 mm.");
+    }
+
+    #[test]
+    fn wrapped_lines_stay_in_their_sentence_and_rows_do_not() {
+        let text = "The drive chain is lubricated every 4 weeks (order\n4000105) with H1 oil,\nbrushed on while it runs.\nInterval | 4 weeks\nOil | H1";
+        assert_eq!(
+            best_quote(text, "how often is the drive chain lubricated"),
+            "The drive chain is lubricated every 4 weeks (order 4000105) with H1 oil, brushed on while it runs."
+        );
+        assert_eq!(best_quote(text, "what interval"), "Interval | 4 weeks");
     }
 
     #[test]
