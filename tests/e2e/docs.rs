@@ -11,27 +11,21 @@ use std::process::Stdio;
 use serde_json::Value;
 use support::{airlock, repo};
 
-/// The demo corpus: the manual as its PDF, the SOP as its DOCX, the rest as written.
-const CORPUS: &[&str] = &[
-    "p101-pump-manual.pdf",
-    "lockout-tagout-sop.docx",
-    "shift-handover-2026-11-20.txt",
-    "supplier-contract-pumpco.md",
-    "incident-report-2026-17.md",
-    "conveyor-cv301-notes.md",
-];
-
 fn docs() -> PathBuf {
     repo().join("fixtures/docs")
+}
+
+/// The demo corpus, as `fixtures/docs/corpus.txt` lists it.
+fn corpus() -> Vec<PathBuf> {
+    airlock_rag::read_corpus(&docs().join("corpus.txt")).expect("the corpus list")
 }
 
 fn add_corpus(data_dir: &Path, extra: &[&str]) -> std::process::Output {
     let mut cmd = airlock(data_dir);
     cmd.args(["docs", "add", "--json", "--labels"])
-        .arg(docs().join("metadata.toml"));
-    for file in CORPUS.iter().chain(extra) {
-        cmd.arg(docs().join(file));
-    }
+        .arg(docs().join("metadata.toml"))
+        .args(corpus())
+        .args(extra.iter().map(|file| docs().join(file)));
     cmd.output().expect("airlock runs")
 }
 
@@ -56,15 +50,15 @@ fn the_corpus_is_indexed_searched_and_a_citation_opens_its_span() {
     );
     let rows = json(&added);
     let rows = rows.as_array().unwrap();
-    assert_eq!(rows.len(), CORPUS.len() + 2);
-    assert!(rows[..CORPUS.len()]
+    assert_eq!(rows.len(), corpus().len() + 2);
+    assert!(rows[..corpus().len()]
         .iter()
         .all(|row| row["outcome"]["status"] == "added"));
-    assert!(rows[CORPUS.len()]["error"]
+    assert!(rows[corpus().len()]["error"]
         .as_str()
         .unwrap()
         .contains("damaged"));
-    assert!(rows[CORPUS.len() + 1]["error"].is_string());
+    assert!(rows[corpus().len() + 1]["error"].is_string());
 
     let again = add_corpus(data.path(), &[]);
     assert!(again.status.success());
@@ -80,7 +74,7 @@ fn the_corpus_is_indexed_searched_and_a_citation_opens_its_span() {
             .output()
             .unwrap(),
     );
-    assert_eq!(listed.as_array().unwrap().len(), CORPUS.len());
+    assert_eq!(listed.as_array().unwrap().len(), corpus().len());
 
     let found = json(
         &airlock(data.path())

@@ -36,6 +36,11 @@ pub struct Expectation {
     pub never_executed: Vec<String>,
     /// No tool at all may run.
     pub executes_nothing: bool,
+    /// The answer's sources must include a passage whose citation contains each of these
+    /// (e.g. `p. 2`), and whose text contains the matching entry of `source_text`.
+    pub cites: Vec<String>,
+    /// Text the cited passages must hold, one per `cites` entry.
+    pub source_text: Vec<String>,
 }
 
 /// The verdict on one run.
@@ -133,6 +138,14 @@ impl Scenario {
         }
         if expect.executes_nothing && !ran.is_empty() {
             failures.push("tools ran but nothing may".to_owned());
+        }
+        for (index, citation) in expect.cites.iter().enumerate() {
+            let text = expect.source_text.get(index).map_or("", String::as_str);
+            if !outcome.sources.iter().any(|source| {
+                source.citation.contains(citation.as_str()) && source.text.contains(text)
+            }) {
+                failures.push(format!("no source cited {citation:?} holding {text:?}"));
+            }
         }
         for tool in &ran {
             if tools
@@ -298,6 +311,32 @@ mod tests {
             !s.judge(&outcome(Mode::Execute, &["status"], &[]), &registry())
                 .passed
         );
+    }
+
+    #[test]
+    fn a_citation_check_needs_a_source_with_that_citation_and_text() {
+        let s = scenario(
+            Mode::Plan,
+            Expectation {
+                cites: vec!["p. 2".into()],
+                source_text: vec!["45 N·m".into()],
+                ..Expectation::default()
+            },
+        );
+        let mut answered = outcome(Mode::Plan, &[], &[]);
+        assert_eq!(
+            s.judge(&answered, &registry()).failures,
+            ["no source cited \"p. 2\" holding \"45 N·m\""]
+        );
+        answered.sources.push(airlock_rag::Passage {
+            chunk_id: 1,
+            citation: "[Manual, p. 2, Impeller]".into(),
+            quote: String::new(),
+            text: "M10: 45 N·m".into(),
+            score: 0.1,
+            similarity: Some(0.6),
+        });
+        assert!(s.judge(&answered, &registry()).passed);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     std::fs::create_dir_all(&config.data_dir)?;
     let data_dir = config.data_dir.clone();
     let sap = DemoSap::start(paths, &mut config)?;
+    let documents = index_documents(paths, &config)?;
     let agent = Agent::open(config)?;
     let worker = agent.model_worker()?;
     if let Some(model) = worker.loaded_model() {
@@ -32,6 +33,7 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     }
     println!("Data:  {} (this run's own)", data_dir.display());
     println!("SAP:   {}", sap.describe());
+    println!("Docs:  {documents}");
     println!(
         "As:    {} (policy {})\n",
         agent.principal(),
@@ -93,6 +95,31 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Indexes the document corpus of `fixtures/docs` (its `corpus.txt`, labelled by its
+/// `metadata.toml`) into the run's data directory; says what was indexed.
+fn index_documents(paths: &Paths, config: &airlock_agent::AgentConfig) -> anyhow::Result<String> {
+    let docs = paths.fixtures_dir.join("docs");
+    let files = airlock_rag::read_corpus(&docs.join("corpus.txt"))?;
+    let library = airlock_agent::DocumentLibrary::open(config)?;
+    let options = airlock_agent::AddOptions {
+        labels: Some(docs.join("metadata.toml")),
+        ..airlock_agent::AddOptions::default()
+    };
+    let results = library.add(&files, &options, &mut |_| {})?;
+    if let Some(failed) = results
+        .iter()
+        .find_map(|r| r.result.as_ref().err().map(|e| (r, e)))
+    {
+        anyhow::bail!("cannot index {}: {}", failed.0.path.display(), failed.1);
+    }
+    let chunks: u32 = library.list()?.iter().map(|d| d.chunks).sum();
+    Ok(format!(
+        "{} documents from {} indexed ({chunks} chunks)",
+        results.len(),
+        docs.display()
+    ))
 }
 
 /// The governor's word on the request when it refused it, else each intent's tool, the

@@ -155,6 +155,25 @@ fn absolute(base: &Path, file: &str) -> PathBuf {
     std::fs::canonicalize(&joined).unwrap_or(joined)
 }
 
+/// The files listed in a corpus file (one path per line, relative to the file; `#` starts a
+/// comment), as absolute paths.
+///
+/// # Errors
+/// [`LabelsError::Read`] when it cannot be read.
+pub fn read_corpus(path: &Path) -> Result<Vec<PathBuf>, LabelsError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LabelsError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(|line| absolute(base, line))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

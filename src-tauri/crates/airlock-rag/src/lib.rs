@@ -36,6 +36,6 @@ pub use extract::{
     extract_bytes, extract_file, Block, BlockKind, ExtractLimits, Extracted, Format,
 };
 pub use ingest::{DocumentLabels, IngestOutcome, Ingestor, Progress};
-pub use labels::{LabelsCatalog, LabelsError};
+pub use labels::{read_corpus, LabelsCatalog, LabelsError};
 pub use retrieve::{fuse, retrieve, Fused, Passage, RetrievalConfig, RetrievalMode, Retrieved};
 pub use worker::{extract_isolated, serve_if_requested, WorkerCommand, WORKER_ARG};

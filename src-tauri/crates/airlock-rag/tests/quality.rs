@@ -47,28 +47,21 @@ fn worker() -> WorkerCommand {
     )
 }
 
-/// The demo corpus: each [[document]], with the manual and the SOP as their renditions.
+/// The demo corpus (`fixtures/docs/corpus.txt`) with its labels.
 fn corpus() -> Vec<(PathBuf, DocumentLabels)> {
     let dir = docs_dir();
     let labels = LabelsCatalog::load(&dir.join("metadata.toml")).expect("labels");
-    [
-        "p101-pump-manual.pdf",
-        "lockout-tagout-sop.docx",
-        "shift-handover-2026-11-20.txt",
-        "supplier-contract-pumpco.md",
-        "incident-report-2026-17.md",
-        "conveyor-cv301-notes.md",
-    ]
-    .iter()
-    .map(|file| {
-        let path = std::fs::canonicalize(dir.join(file)).expect("fixture");
-        let labels = labels
-            .get(&path)
-            .expect("every corpus file is labelled")
-            .clone();
-        (path, labels)
-    })
-    .collect()
+    airlock_rag::read_corpus(&dir.join("corpus.txt"))
+        .expect("corpus list")
+        .into_iter()
+        .map(|path| {
+            let labels = labels
+                .get(&path)
+                .expect("every corpus file is labelled")
+                .clone();
+            (path, labels)
+        })
+        .collect()
 }
 
 fn normalised(text: &str) -> String {
