@@ -10,6 +10,10 @@
 //! First, PDF ingest throughput: the fixture manual (5 pages) indexed into a fresh store with
 //! the real embedding model, extraction in the worker process included.
 //!
+//! Last, per size, the quantised alternatives to the float index, on side tables of the same
+//! vectors (no clearance filter there; compared with an exact scan over all chunks): a coarse
+//! `bit[384]` or `int8[384]` KNN for C candidates, rescored exactly with the float vectors.
+//!
 //! `AIRLOCK_BENCH_SIZES=10000` limits the sizes.
 
 #[path = "../../airlock-connectors/benches/support/timing.rs"]
@@ -141,17 +145,114 @@ fn fill(store: &Store, corpus: &Corpus) {
     }
 }
 
-/// The exact top-k by dot product among the chunks an internal reader may see.
-fn exact(corpus: &Corpus, query: &[f32], k: usize) -> Vec<usize> {
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// The exact top-k by dot product among the chunks `keep` admits.
+fn exact(corpus: &Corpus, query: &[f32], k: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
     let mut scored: Vec<(f32, usize)> = corpus
         .vectors
         .iter()
         .enumerate()
-        .filter(|(index, _)| (index / CHUNKS_PER_DOCUMENT) % 4 != 3)
-        .map(|(index, v)| (-v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>(), index))
+        .filter(|(index, _)| keep(*index))
+        .map(|(index, v)| (-dot(v, query), index))
         .collect();
     scored.sort_by(|a, b| a.0.total_cmp(&b.0));
     scored.into_iter().take(k).map(|(_, index)| index).collect()
+}
+
+/// Whether an internal reader may see chunk `index` (1 document in 4 is restricted).
+fn internal(index: usize) -> bool {
+    (index / CHUNKS_PER_DOCUMENT) % 4 != 3
+}
+
+fn int8(vector: &[f32]) -> Vec<u8> {
+    // Unit vectors of 384 dimensions stay within ±0.35 per component: scale to ±127 there.
+    vector
+        .iter()
+        .map(|x| (x * 360.0).round().clamp(-127.0, 127.0) as i8 as u8)
+        .collect()
+}
+
+fn floats(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Coarse quantised KNN with exact rescoring, next to the exact answer over all chunks.
+fn quantised(corpus: &Corpus, queries: &[(String, Vec<f32>, usize)], dir: &std::path::Path) {
+    let conn = rusqlite::Connection::open(dir.join("quantised.db")).expect("side database");
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE coarse USING vec0(id INTEGER PRIMARY KEY, b bit[384], q int8[384]);",
+    )
+    .expect("vec0 side table (sqlite-vec is registered by Store::open)");
+    let tx = conn.unchecked_transaction().expect("transaction");
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO coarse (id, b, q) VALUES (?1, vec_quantize_binary(?2), vec_int8(?3))",
+            )
+            .expect("insert");
+        for (index, vector) in corpus.vectors.iter().enumerate() {
+            insert
+                .execute(rusqlite::params![
+                    index as i64,
+                    floats(vector),
+                    int8(vector)
+                ])
+                .expect("row");
+        }
+    }
+    tx.commit().expect("commit");
+    for (label, sql, candidates) in [
+        (
+            "bit",
+            "SELECT id FROM coarse WHERE b MATCH vec_quantize_binary(?1) AND k = ?2",
+            [50, 200],
+        ),
+        (
+            "int8",
+            "SELECT id FROM coarse WHERE q MATCH vec_int8(?1) AND k = ?2",
+            [20, 40],
+        ),
+    ] {
+        for candidates in candidates {
+            let mut statement = conn.prepare(sql).expect("knn");
+            let mut recall = 0.0;
+            let mut samples = Vec::new();
+            for (_, query, _) in queries {
+                let argument = if label == "bit" {
+                    floats(query)
+                } else {
+                    int8(query)
+                };
+                let started = Instant::now();
+                let ids: Vec<usize> = statement
+                    .query_map(rusqlite::params![argument, candidates], |row| {
+                        row.get::<_, i64>(0)
+                    })
+                    .expect("query")
+                    .map(|id| id.expect("id") as usize)
+                    .collect();
+                let mut rescored: Vec<(f32, usize)> = ids
+                    .iter()
+                    .map(|id| (-dot(&corpus.vectors[*id], query), *id))
+                    .collect();
+                rescored.sort_by(|a, b| a.0.total_cmp(&b.0));
+                samples.push(started.elapsed());
+                let got: Vec<usize> = rescored.iter().take(K).map(|(_, id)| *id).collect();
+                let want = exact(corpus, query, K, |_| true);
+                recall += want.iter().filter(|id| got.contains(id)).count() as f64 / K as f64;
+            }
+            timing::summary(
+                &format!(
+                    "{label} KNN {candidates} + rescore, recall@{K} {:.3}",
+                    recall / queries.len() as f64
+                ),
+                samples,
+            );
+        }
+    }
 }
 
 /// Returns the query's vector for its text: the bench measures the store and the fusion, the
@@ -222,7 +323,7 @@ fn run(size: usize) {
             .iter()
             .map(|hit| id_of(hit.chunk_id))
             .collect();
-        let want = exact(&corpus, vector, K);
+        let want = exact(&corpus, vector, K, internal);
         recall += want.iter().filter(|id| got.contains(id)).count() as f64 / K as f64;
     }
     println!(
@@ -275,6 +376,7 @@ fn run(size: usize) {
         .expect("hybrid");
     });
     timing::summary("hybrid top 10 (KNN 20 + BM25 20, RRF)", samples);
+    quantised(&corpus, &queries, dir.path());
 }
 
 /// Pages per second for the fixture PDF: extraction (worker process), chunking, embedding,
