@@ -198,7 +198,7 @@ fn an_injection_in_a_retrieved_document_causes_no_action() {
 fn an_ingest_killed_mid_write_resumes_without_duplicates() {
     let data = tempfile::tempdir().unwrap();
     let big = data.path().join("long-procedure.md");
-    let text: String = (0..300)
+    let text: String = (0..1000)
         .map(|i| format!("## Check {i}\n\nInspect valve V-{i:04} and log its pressure.\n\n"))
         .collect();
     std::fs::write(&big, text).unwrap();
@@ -235,7 +235,7 @@ fn an_ingest_killed_mid_write_resumes_without_duplicates() {
         .unwrap();
     let rows = json(&resumed);
     assert_eq!(rows[0]["outcome"]["status"], "added", "{rows:#}");
-    assert_eq!(rows[0]["outcome"]["chunks"], 300);
+    assert_eq!(rows[0]["outcome"]["chunks"], 1000);
     let listed = json(
         &airlock(data.path())
             .args(["docs", "list", "--json"])
@@ -243,6 +243,6 @@ fn an_ingest_killed_mid_write_resumes_without_duplicates() {
             .unwrap(),
     );
     assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["chunks"], 300);
+    assert_eq!(listed[0]["chunks"], 1000);
     assert_eq!(listed[0]["ingesting"], false);
 }
