@@ -1,32 +1,16 @@
 //! Ingestion into a real store with the real embedding model: every format, bad files in a
 //! batch, unchanged and changed files, and an ingest interrupted between batches.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use airlock_core::Classification;
 use airlock_rag::{
     DocumentLabels, ExtractError, IngestError, IngestOutcome, Ingestor, Progress, TextEmbedder,
-    WorkerCommand,
 };
 use airlock_store::{Clearance, SearchFilter, Store};
-
-fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/docs")
-}
-
-fn embedder() -> airlock_llm::Embedder {
-    let dir = airlock_llm::registry::embedder_dir(&airlock_llm::registry::default_models_dir())
-        .expect("the model manifest lists the embedder");
-    airlock_llm::Embedder::load(&dir).expect("the embedding model (run `make setup`)")
-}
-
-fn worker() -> WorkerCommand {
-    WorkerCommand::new(
-        env!("CARGO_BIN_EXE_airlock-extract-worker"),
-        std::iter::empty::<&str>(),
-    )
-}
 
 fn internal(path: PathBuf) -> (PathBuf, DocumentLabels) {
     (path, DocumentLabels::classified(Classification::Internal))
@@ -54,7 +38,7 @@ fn keyword_hits(store: &Store, words: &str) -> Vec<String> {
 fn each_format_ingests_and_each_bad_file_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let model = embedder();
+    let model = common::embedder();
     let csv = dir.path().join("spares.csv");
     std::fs::write(
         &csv,
@@ -66,22 +50,22 @@ fn each_format_ingests_and_each_bad_file_fails_alone() {
         .unwrap()
         .set_len(200 * 1024 * 1024)
         .unwrap();
-    let docs = docs_dir();
+
     let files = vec![
-        internal(docs.join("p101-pump-manual.pdf")),
-        internal(docs.join("bad/corrupt.pdf")),
-        internal(docs.join("lockout-tagout-sop.docx")),
-        internal(docs.join("bad/encrypted.pdf")),
-        internal(docs.join("shift-handover-2026-11-20.txt")),
-        internal(docs.join("bad/empty.txt")),
-        internal(docs.join("conveyor-cv301-notes.md")),
-        internal(docs.join("bad/binary-renamed.txt")),
+        internal(common::fixture("p101-pump-manual.pdf")),
+        internal(common::fixture("bad/corrupt.pdf")),
+        internal(common::fixture("lockout-tagout-sop.docx")),
+        internal(common::fixture("bad/encrypted.pdf")),
+        internal(common::fixture("shift-handover-2026-11-20.txt")),
+        internal(common::fixture("bad/empty.txt")),
+        internal(common::fixture("conveyor-cv301-notes.md")),
+        internal(common::fixture("bad/binary-renamed.txt")),
         internal(csv),
         internal(huge),
-        internal(docs.join("README.missing")),
+        internal(common::fixture("README.missing")),
     ];
     let mut finished = 0;
-    let results = Ingestor::new(&store, &model, worker())
+    let results = Ingestor::new(&store, &model, common::worker())
         .ingest(&files, false, &mut |progress| {
             if let Progress::Finished { .. } = progress {
                 finished += 1;
@@ -141,7 +125,7 @@ fn each_format_ingests_and_each_bad_file_fails_alone() {
 fn unchanged_files_are_skipped_and_changed_ones_replace_their_old_version() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let model = embedder();
+    let model = common::embedder();
     let note = dir.path().join("note.md");
     std::fs::write(
         &note,
@@ -149,7 +133,7 @@ fn unchanged_files_are_skipped_and_changed_ones_replace_their_old_version() {
     )
     .unwrap();
     let files = vec![internal(note.clone())];
-    let ingestor = Ingestor::new(&store, &model, worker());
+    let ingestor = Ingestor::new(&store, &model, common::worker());
     let first = ingestor.ingest(&files, false, &mut |_| {}).unwrap();
     assert!(matches!(first[0], Ok(IngestOutcome::Added { .. })));
     let again = ingestor.ingest(&files, false, &mut |_| {}).unwrap();
@@ -209,7 +193,7 @@ impl TextEmbedder for FailingAt<'_> {
 #[test]
 fn an_interrupted_ingest_resumes_without_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    let model = embedder();
+    let model = common::embedder();
     // Enough paragraphs for several 32-chunk batches.
     let long = dir.path().join("long.md");
     let text: String = (0..120)
@@ -224,7 +208,7 @@ fn an_interrupted_ingest_resumes_without_duplicates() {
         calls: AtomicUsize::new(0),
         fail_at: 2,
     };
-    let interrupted = Ingestor::new(&store, &failing, worker())
+    let interrupted = Ingestor::new(&store, &failing, common::worker())
         .ingest(&files, false, &mut |_| {})
         .unwrap();
     assert!(
@@ -236,7 +220,7 @@ fn an_interrupted_ingest_resumes_without_duplicates() {
 
     let store = Store::open(dir.path()).unwrap();
     let mut first_progress = None;
-    let resumed = Ingestor::new(&store, &model, worker())
+    let resumed = Ingestor::new(&store, &model, common::worker())
         .ingest(&files, false, &mut |progress| {
             if let Progress::Chunks { done, .. } = progress {
                 first_progress.get_or_insert(done);
@@ -255,7 +239,7 @@ fn an_interrupted_ingest_resumes_without_duplicates() {
     let fresh = Store::open(fresh_dir.path()).unwrap();
     let Ok(IngestOutcome::Added {
         chunks: expected, ..
-    }) = Ingestor::new(&fresh, &model, worker())
+    }) = Ingestor::new(&fresh, &model, common::worker())
         .ingest(&files, false, &mut |_| {})
         .unwrap()[0]
     else {

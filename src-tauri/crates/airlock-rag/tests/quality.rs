@@ -5,12 +5,14 @@
 //! from the expected document, contains the expected quote (whitespace-normalised) and, for
 //! the PDF, is on the expected page. Prints recall@5 per mode; hybrid must beat both.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use airlock_core::Classification;
 use airlock_rag::{
     retrieve, DocumentLabels, IngestOutcome, Ingestor, LabelsCatalog, RetrievalConfig,
-    RetrievalMode, WorkerCommand,
+    RetrievalMode,
 };
 use airlock_store::{Clearance, SearchFilter, Store};
 use serde::Deserialize;
@@ -30,26 +32,9 @@ struct Question {
     requires_clearance: Option<String>,
 }
 
-fn docs_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/docs")
-}
-
-fn embedder() -> airlock_llm::Embedder {
-    let dir = airlock_llm::registry::embedder_dir(&airlock_llm::registry::default_models_dir())
-        .expect("the model manifest lists the embedder");
-    airlock_llm::Embedder::load(&dir).expect("the embedding model (run `make setup`)")
-}
-
-fn worker() -> WorkerCommand {
-    WorkerCommand::new(
-        env!("CARGO_BIN_EXE_airlock-extract-worker"),
-        std::iter::empty::<&str>(),
-    )
-}
-
 /// The demo corpus (`fixtures/docs/corpus.txt`) with its labels.
 fn corpus() -> Vec<(PathBuf, DocumentLabels)> {
-    let dir = docs_dir();
+    let dir = common::fixture("");
     let labels = LabelsCatalog::load(&dir.join("metadata.toml")).expect("labels");
     airlock_rag::read_corpus(&dir.join("corpus.txt"))
         .expect("corpus list")
@@ -72,9 +57,9 @@ fn normalised(text: &str) -> String {
 fn hybrid_recall_at_5_beats_vector_and_keyword_alone() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let model = embedder();
+    let model = common::embedder();
     let corpus = corpus();
-    let results = Ingestor::new(&store, &model, worker())
+    let results = Ingestor::new(&store, &model, common::worker())
         .ingest(&corpus, false, &mut |_| {})
         .unwrap();
     for ((path, _), result) in corpus.iter().zip(&results) {
@@ -86,7 +71,7 @@ fn hybrid_recall_at_5_beats_vector_and_keyword_alone() {
     }
 
     let questions: Questions =
-        toml::from_str(&std::fs::read_to_string(docs_dir().join("questions.toml")).unwrap())
+        toml::from_str(&std::fs::read_to_string(common::fixture("questions.toml")).unwrap())
             .unwrap();
     let everyone = Clearance::level(Classification::Restricted);
     let config = RetrievalConfig {
@@ -149,12 +134,12 @@ fn hybrid_recall_at_5_beats_vector_and_keyword_alone() {
 fn a_reader_without_clearance_gets_nothing_from_confidential_or_restricted_documents() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let model = embedder();
-    Ingestor::new(&store, &model, worker())
+    let model = common::embedder();
+    Ingestor::new(&store, &model, common::worker())
         .ingest(&corpus(), false, &mut |_| {})
         .unwrap();
     let questions: Questions =
-        toml::from_str(&std::fs::read_to_string(docs_dir().join("questions.toml")).unwrap())
+        toml::from_str(&std::fs::read_to_string(common::fixture("questions.toml")).unwrap())
             .unwrap();
     let viewer = Clearance::level(Classification::Internal);
     let config = RetrievalConfig {

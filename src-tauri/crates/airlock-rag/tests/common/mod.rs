@@ -21,6 +21,13 @@ pub fn worker() -> WorkerCommand {
     )
 }
 
+/// The real embedding model, as `make setup` fetches it.
+pub fn embedder() -> airlock_llm::Embedder {
+    let dir = airlock_llm::registry::embedder_dir(&airlock_llm::registry::default_models_dir())
+        .expect("the model manifest lists the embedder");
+    airlock_llm::Embedder::load(&dir).expect("the embedding model (run `make setup`)")
+}
+
 /// Counts runs of letters and digits, and every other non-space character, as one token each:
 /// close enough to WordPiece for tests, and it never shrinks when text is appended.
 pub struct WordCounter;
