@@ -18,6 +18,10 @@ use crate::{Store, StoreError};
 /// The length of every stored vector (all-MiniLM-L6-v2's): `chunk_vectors` is declared with it.
 pub const EMBEDDING_DIMENSION: usize = 384;
 
+/// `chunk_vectors` is partitioned into this many shards (chunk id modulo the count), which a
+/// search scans in parallel.
+pub(crate) const VECTOR_SHARDS: i64 = 4;
+
 /// A document's labels and content as an ingest presents them.
 #[derive(Debug, Clone)]
 pub struct NewVersion<'a> {
@@ -336,11 +340,12 @@ impl Store {
                 )?;
             }
             tx.execute(
-                "INSERT INTO chunk_vectors (chunk_id, embedding, classification, audience, document_id)
-                 SELECT c.id, c.embedding, d.classification, d.audience, d.id
+                "INSERT INTO chunk_vectors
+                     (chunk_id, shard, embedding, classification, audience, document_id)
+                 SELECT c.id, c.id % ?3, c.embedding, d.classification, d.audience, d.id
                  FROM chunks c JOIN documents d ON d.id = ?2
                  WHERE c.version_id = ?1 ORDER BY c.id",
-                params![version_id, document_id],
+                params![version_id, document_id, VECTOR_SHARDS],
             )?;
             tx.execute(
                 "INSERT INTO chunk_fts (rowid, text, section)
@@ -511,17 +516,39 @@ fn unindex_version(tx: &Transaction<'_>, version_id: i64) -> rusqlite::Result<()
 }
 
 /// Carries a document's (possibly changed) labels into the vector index's filter columns.
+/// vec0 refuses an UPDATE of a table with a partition key, so the rows are written anew.
 fn relabel_vectors(
     tx: &Transaction<'_>,
     document_id: i64,
     classification: Classification,
     audience: &str,
 ) -> rusqlite::Result<()> {
-    tx.execute(
-        "UPDATE chunk_vectors SET classification = ?2, audience = ?3
-         WHERE document_id = ?1 AND (classification != ?2 OR audience != ?3)",
-        params![document_id, classification.rank(), audience],
-    )?;
+    let stale: Vec<(i64, i64, Vec<u8>)> = tx
+        .prepare(
+            "SELECT chunk_id, shard, embedding FROM chunk_vectors
+             WHERE document_id = ?1 AND (classification != ?2 OR audience != ?3)",
+        )?
+        .query_map(
+            params![document_id, classification.rank(), audience],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )?
+        .collect::<Result<_, _>>()?;
+    for (chunk_id, shard, embedding) in stale {
+        tx.execute("DELETE FROM chunk_vectors WHERE chunk_id = ?1", [chunk_id])?;
+        tx.execute(
+            "INSERT INTO chunk_vectors
+                 (chunk_id, shard, embedding, classification, audience, document_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                chunk_id,
+                shard,
+                embedding,
+                classification.rank(),
+                audience,
+                document_id
+            ],
+        )?;
+    }
     Ok(())
 }
 

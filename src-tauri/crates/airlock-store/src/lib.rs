@@ -38,6 +38,7 @@ mod documents;
 mod error;
 mod events;
 mod export;
+mod knn;
 mod migrations;
 mod open;
 pub mod redact;

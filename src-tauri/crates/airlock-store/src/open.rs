@@ -11,11 +11,16 @@ use std::time::Duration;
 use ed25519_dalek::SigningKey;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use crate::knn::ShardReaders;
 use crate::migrations::{Migration, AUDIT_VERSION, MIGRATIONS};
 use crate::{Redactor, StoreError};
 
 /// The database file's name inside the data directory.
 pub const DATABASE_FILE: &str = "airlock.db";
+
+/// Memory-mapped reads (up to 1 GiB of the file): a vector search scans every stored vector,
+/// and copying them through SQLite's page cache doubled its time (measured, BENCHMARKS.md).
+pub(crate) const MEMORY_MAPPED_READS: &str = "PRAGMA mmap_size = 1073741824;";
 
 /// How to open the store.
 #[derive(Debug, Clone)]
@@ -54,6 +59,7 @@ pub struct Store {
     pub(crate) signer: Option<SigningKey>,
     pub(crate) checkpoint_every: u64,
     pub(crate) read_only: bool,
+    pub(crate) shard_readers: ShardReaders,
 }
 
 /// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
@@ -103,6 +109,7 @@ impl Store {
             signer: None,
             checkpoint_every: options.checkpoint_every,
             read_only: false,
+            shard_readers: ShardReaders::new(),
         };
         store.configure(options)?;
         store.migrate()?;
@@ -182,6 +189,7 @@ impl Store {
             signer: None,
             checkpoint_every: 0,
             read_only: true,
+            shard_readers: ShardReaders::new(),
         })
     }
 
@@ -220,12 +228,10 @@ impl Store {
             tracing::warn!(%mode, "SQLite refused WAL mode");
         }
         self.conn
-            // Memory-mapped reads: a vector search scans every stored vector, and copying them
-            // through SQLite's page cache doubled its time (measured, BENCHMARKS.md).
-            .execute_batch(
-                "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;
-                 PRAGMA mmap_size = 1073741824;",
-            )
+            .execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+            .map_err(|err| self.error(err))?;
+        self.conn
+            .execute_batch(MEMORY_MAPPED_READS)
             .map_err(|err| self.error(err))?;
         let check: String = self
             .conn

@@ -1,5 +1,5 @@
-//! Searching the chunks of active document versions: nearest neighbours in `chunk_vectors`,
-//! BM25 in `chunk_fts`, and reading chunks back for citations.
+//! Searching the chunks of active document versions: BM25 in `chunk_fts` (nearest neighbours
+//! are in `knn`), and reading chunks back for citations.
 //!
 //! Both searches apply the reader's [`Clearance`] inside the query, so a search for `k`
 //! chunks returns the `k` best chunks the reader may see, never fewer because better ones
@@ -7,10 +7,10 @@
 //! their level, or when the document names an audience group they belong to.
 
 use airlock_core::Classification;
-use rusqlite::{params_from_iter, types::Value, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 
-use crate::documents::{classification_at, vector_blob, EMBEDDING_DIMENSION};
+use crate::documents::classification_at;
 use crate::{Store, StoreError};
 
 /// The most chunks one search returns (`vec0` refuses a larger `k`).
@@ -43,7 +43,7 @@ impl Clearance {
     }
 
     /// The groups that can widen access, each once.
-    fn audience_groups(&self) -> Vec<&str> {
+    pub(crate) fn audience_groups(&self) -> Vec<&str> {
         let mut groups: Vec<&str> = self
             .groups
             .iter()
@@ -118,101 +118,6 @@ pub struct OpenedChunk {
 }
 
 impl Store {
-    /// The `k` chunks nearest to `query` (a unit vector) that `clearance` may read, nearest
-    /// first.
-    ///
-    /// # Errors
-    /// [`StoreError::Invalid`] for a vector of the wrong length; SQLite errors.
-    pub fn nearest_chunks(
-        &self,
-        query: &[f32],
-        k: usize,
-        clearance: &Clearance,
-        filter: &SearchFilter,
-    ) -> Result<Vec<ChunkHit>, StoreError> {
-        if query.len() != EMBEDDING_DIMENSION {
-            return Err(StoreError::Invalid(format!(
-                "the query vector has {} dimensions; the index holds {EMBEDDING_DIMENSION}",
-                query.len()
-            )));
-        }
-        let k = k.min(MAX_SEARCH_RESULTS);
-        if k == 0 {
-            return Ok(Vec::new());
-        }
-        let blob = vector_blob(query);
-        let level = i64::from(clearance.level.rank());
-        // One KNN per access path: by level, then per audience group above that level. The
-        // sets are disjoint, so the k nearest of their union are the k nearest overall.
-        let mut hits = self.knn(
-            &blob,
-            k,
-            "classification <= ?",
-            Value::Integer(level),
-            filter,
-        )?;
-        for group in clearance.audience_groups() {
-            let mut more = self.knn(
-                &blob,
-                k,
-                &format!("classification > {level} AND audience = ?"),
-                Value::Text(group.to_owned()),
-                filter,
-            )?;
-            hits.append(&mut more);
-        }
-        hits.sort_by(|a, b| {
-            a.score
-                .total_cmp(&b.score)
-                .then(a.chunk_id.cmp(&b.chunk_id))
-        });
-        hits.truncate(k);
-        Ok(hits)
-    }
-
-    fn knn(
-        &self,
-        blob: &[u8],
-        k: usize,
-        access: &str,
-        access_value: Value,
-        filter: &SearchFilter,
-    ) -> Result<Vec<ChunkHit>, StoreError> {
-        let mut values = vec![
-            Value::Blob(blob.to_vec()),
-            Value::Integer(i64::try_from(k).unwrap_or(i64::MAX)),
-            access_value,
-        ];
-        let mut sql = format!(
-            "SELECT chunk_id, distance FROM chunk_vectors
-             WHERE embedding MATCH ? AND k = ? AND {access}"
-        );
-        if let Some(documents) = &filter.documents {
-            if documents.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push_str(" AND document_id IN (");
-            sql.push_str(&vec!["?"; documents.len()].join(", "));
-            sql.push(')');
-            values.extend(documents.iter().map(|id| Value::Integer(*id)));
-        }
-        sql.push_str(" ORDER BY distance");
-        let mut statement = self
-            .conn
-            .prepare_cached(&sql)
-            .map_err(|err| self.error(err))?;
-        let rows = statement
-            .query_map(params_from_iter(values), |row| {
-                Ok(ChunkHit {
-                    chunk_id: row.get(0)?,
-                    score: row.get::<_, f64>(1)? as f32,
-                })
-            })
-            .map_err(|err| self.error(err))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|err| self.error(err))
-    }
-
     /// The `k` chunks that `clearance` may read ranking best by BM25 for the words of `text`
     /// (any of them; punctuation and FTS syntax in `text` are ignored), best first. Headings
     /// count as well as body text.
