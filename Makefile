@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag eval-citations fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -93,6 +93,11 @@ bench-embed: setup ui
 # the real store, and the KNN's recall@10 against an exact scan.
 bench-rag: setup ui
 	$(CARGO) bench -p airlock-rag --bench retrieval
+
+# Answer citations on the fixture question set through `airlock ask` and the demo model
+# (AIRLOCK_EVAL_MODEL=path.gguf for another): about 20 s per question on 2 cores.
+eval-citations: setup models-recommended ui
+	$(CARGO) bench -p airlock-cli --bench citations
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);
