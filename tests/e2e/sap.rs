@@ -142,7 +142,7 @@ fn policy_allowing_sap_writes(dir: &Path) -> PathBuf {
 }
 
 #[test]
-fn a_governed_read_and_a_write_that_waits_for_approval() {
+fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
     let sim = simulator();
     let mut env = Env::new(repo().join("policy"));
     env.add_connection(&sim);
@@ -189,6 +189,100 @@ fn a_governed_read_and_a_write_that_waits_for_approval() {
         "nothing reached SAP: {:?}",
         sim.writes()
     );
+    let id = write["plan"][0]["approval_id"].as_str().unwrap().to_owned();
+
+    // Accounts: the first is an admin, who adds the maintenance lead and `root` (the OS user
+    // who asked) to the approver group.
+    let boss = "boss passphrase 2026\n";
+    assert!(env
+        .run(&["users", "add", "boss", "--role", "admin"], Some(boss))
+        .status
+        .success());
+    for (name, pass) in [
+        ("lead", "lead passphrase 2026"),
+        ("root", "root passphrase 2026"),
+    ] {
+        let added = env.run(
+            &[
+                "users",
+                "add",
+                name,
+                "--role",
+                "maintenance-leads",
+                "--as",
+                "boss",
+            ],
+            Some(&format!("{boss}{pass}\n")),
+        );
+        assert!(added.status.success(), "{added:?}");
+    }
+
+    // Another process finds the request with every argument.
+    let pending = env.json(&["approvals", "list", "--json"]);
+    assert_eq!(pending[0]["id"], id.as_str());
+    assert_eq!(pending[0]["args"]["description"], "bearing noise");
+    assert_eq!(pending[0]["requester"], "root");
+
+    let own = env.run(
+        &["approvals", "approve", &id, "--as", "root"],
+        Some("root passphrase 2026\n"),
+    );
+    assert!(
+        String::from_utf8_lossy(&own.stderr).contains("cannot approve or deny it"),
+        "{own:?}"
+    );
+    let wrong = env.run(
+        &["approvals", "approve", &id, "--as", "lead"],
+        Some("guess\n"),
+    );
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase"),
+        "{wrong:?}"
+    );
+    assert!(sim.writes().is_empty(), "refused approvals run nothing");
+
+    let approved = env.run(
+        &[
+            "approvals",
+            "approve",
+            &id,
+            "--as",
+            "lead",
+            "--comment",
+            "noise confirmed",
+            "--json",
+        ],
+        Some("lead passphrase 2026\n"),
+    );
+    assert!(approved.status.success(), "{approved:?}");
+    let approved: Value = serde_json::from_slice(&approved.stdout).unwrap();
+    assert_eq!(approved["approval"]["status"], "executed", "{approved:#}");
+    assert_eq!(approved["approval"]["decided_by"], "lead");
+    assert_eq!(approved["action"]["decision_id"], id.as_str());
+    assert_eq!(sim.writes().len(), 1, "the approved call reached SAP once");
+
+    let again = env.run(
+        &["approvals", "approve", &id, "--as", "lead"],
+        Some("lead passphrase 2026\n"),
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("is executed, not pending"),
+        "{again:?}"
+    );
+    assert_eq!(sim.writes().len(), 1);
+
+    assert!(env.run(&["audit", "verify"], None).status.success());
+    let rows = env.json(&["audit", "export", "--format", "json"]);
+    let granted = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["kind"] == "approval_granted")
+        .expect("the approval is in the audit log");
+    assert_eq!(granted["payload"]["approver"], "lead");
+    assert_eq!(granted["payload"]["requester"], "root");
+    let export = rows.to_string();
+    assert!(export.contains("approver_refused") && !export.contains("$argon2id$"));
 
     env.assert_no_secret_anywhere();
 }

@@ -138,6 +138,9 @@ pub struct PlannedIntent {
     /// The intent token, issued only for an allowed intent in execute mode; never serialised.
     #[serde(skip)]
     pub token: Option<IntentToken>,
+    /// The approval request it waits in, for a call that needs approval in execute mode.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<String>,
 }
 
 /// A tool call that ran.
@@ -252,7 +255,7 @@ pub struct Agent {
     tools: ToolRegistry,
     examples: Vec<Example>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
-    governance: Governance,
+    pub(crate) governance: Governance,
     sandbox: SandboxRunner,
 }
 
@@ -640,11 +643,20 @@ impl Agent {
         } else {
             None
         };
-        Ok(PlannedIntent {
+        let mut entry = PlannedIntent {
             intent,
             decision,
             token,
-        })
+            approval_id: None,
+        };
+        if mode == Mode::Execute {
+            if let Outcome::RequireApproval { approver_group, .. } = &entry.decision.outcome {
+                let group = approver_group.clone();
+                entry.approval_id =
+                    Some(self.request_approval(trace, conversation.as_str(), &entry, &group)?);
+            }
+        }
+        Ok(entry)
     }
 
     fn plan(
@@ -705,10 +717,28 @@ impl Agent {
         planned: &[PlannedIntent],
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<Action>, AgentError> {
+        self.execute_as(trace, self.principal(), planned, progress)
+    }
+
+    /// Runs the allowed or approved (token-holding) intents of `planned` on behalf of
+    /// `principal`, each only once its token verifies for that principal and exact call.
+    pub(crate) fn execute_as(
+        &self,
+        trace: &TraceId,
+        principal: &str,
+        planned: &[PlannedIntent],
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Vec<Action>, AgentError> {
         let mut actions = Vec::new();
-        for entry in planned.iter().filter(|e| e.decision.is_allow()) {
+        for entry in planned
+            .iter()
+            .filter(|e| e.decision.is_allow() || e.token.is_some())
+        {
             let intent = &entry.intent;
-            let verified = match self.governance.verify(entry.token.as_ref(), intent) {
+            let verified = match self
+                .governance
+                .verify(entry.token.as_ref(), intent, principal)
+            {
                 Ok(verified) => verified,
                 Err(err) => {
                     self.record(
@@ -898,7 +928,12 @@ impl Agent {
         }
     }
 
-    fn record(&self, trace: &TraceId, kind: EventKind, payload: Value) -> Result<(), AgentError> {
+    pub(crate) fn record(
+        &self,
+        trace: &TraceId,
+        kind: EventKind,
+        payload: Value,
+    ) -> Result<(), AgentError> {
         self.store().record(trace, kind, payload)?;
         Ok(())
     }

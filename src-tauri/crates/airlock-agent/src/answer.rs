@@ -182,10 +182,17 @@ pub(crate) fn without_results(plan: &[PlannedIntent], executing: bool) -> String
             Outcome::RequireApproval {
                 approver_group,
                 reason,
-            } => write!(
-                out,
-                " `{tool}` needs approval from {approver_group}: {reason}."
-            ),
+            } => match &entry.approval_id {
+                Some(id) => write!(
+                    out,
+                    " `{tool}` needs approval from {approver_group}: {reason}. It waits as \
+                     approval request {id} (`airlock approvals approve {id} --as NAME`)."
+                ),
+                None => write!(
+                    out,
+                    " `{tool}` needs approval from {approver_group}: {reason}."
+                ),
+            },
             Outcome::Clarify { questions } => write!(out, " {}", questions.join(" ")),
         };
     }
@@ -258,6 +265,7 @@ mod tests {
                 trace: Vec::new(),
             },
             token: None,
+            approval_id: None,
         }];
         let text = without_results(&plan, true);
         assert!(text.starts_with("Nothing was run."));

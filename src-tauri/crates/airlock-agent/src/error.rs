@@ -35,6 +35,9 @@ pub enum AgentError {
     /// The document library cannot be used: its message says why and what to do.
     #[error("{0}")]
     Library(String),
+    /// An approval step was refused: its message says why and what to do.
+    #[error(transparent)]
+    Approval(#[from] crate::ApprovalError),
     /// The runtime that drives the sandbox could not start (out of threads or memory).
     #[error("cannot start the sandbox runtime: {0}; free some memory or threads and try again")]
     Runtime(std::io::Error),

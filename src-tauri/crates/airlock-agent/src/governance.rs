@@ -124,19 +124,47 @@ impl Governance {
         )
     }
 
-    /// The executor's check: the token must match this exact call and be unused.
+    /// A token for a call an approver approved: bound to the principal who asked for it.
+    pub fn issue_approved(
+        &self,
+        intent: &Intent,
+        decision_id: &str,
+        requester: &str,
+    ) -> IntentToken {
+        self.issuer.issue(
+            &intent.tool,
+            &intent.args,
+            requester,
+            decision_id,
+            SystemTime::now(),
+        )
+    }
+
+    /// The executor's check: the token must match this exact call by `principal` (the one
+    /// who asked) and be unused.
     pub fn verify(
         &self,
         token: Option<&IntentToken>,
         intent: &Intent,
+        principal: &str,
     ) -> Result<VerifiedIntent, TokenError> {
         self.verifier.verify(
             token,
             &intent.tool,
             &intent.args,
-            &self.principal,
+            principal,
             SystemTime::now(),
         )
+    }
+
+    /// Approval requests and approvers' accounts, as the policy configures them.
+    pub fn approvals_config(&self) -> &airlock_policy::config::ApprovalsConfig {
+        &self.governor.bundle().guards.approvals
+    }
+
+    /// The roles and groups the policy's directory gives `name` (none for a stranger).
+    pub fn memberships(&self, name: &str) -> Vec<String> {
+        self.governor.bundle().directory.memberships(name)
     }
 
     /// Records an allowed or pending spend so later budget decisions count it.

@@ -6,6 +6,7 @@
 
 mod agent;
 mod answer;
+mod approvals;
 mod connections;
 mod documents;
 mod error;
@@ -27,6 +28,8 @@ pub use airlock_llm::registry::{
 pub use airlock_policy::{Decision, Outcome};
 pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
+pub use airlock_store::{ApprovalRecord, ApprovalStatus, LocalAccount};
+pub use approvals::{ApprovalError, ApprovalOutcome, Approver, ADMIN_ROLE, MIN_PASSPHRASE_CHARS};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use library::{AddOptions, DocumentLibrary, FileResult};

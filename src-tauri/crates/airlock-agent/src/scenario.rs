@@ -229,6 +229,7 @@ mod tests {
                     },
                     decision: allowed(),
                     token: None,
+                    approval_id: None,
                 })
                 .collect(),
             actions_taken: ran

@@ -96,14 +96,14 @@ fn report(
 
 /// Shows progress: on stdout for people, on stderr when stdout carries JSON. Every piece is
 /// flushed at once so tokens appear as they are generated.
-struct Printer {
+pub(crate) struct Printer {
     out: Box<dyn Write>,
     color: bool,
     answering: bool,
 }
 
 impl Printer {
-    fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         let (out, color): (Box<dyn Write>, bool) = if json {
             (Box::new(io::stderr()), io::stderr().is_terminal())
         } else {
@@ -116,7 +116,7 @@ impl Printer {
         }
     }
 
-    fn show(&mut self, event: &Progress<'_>) {
+    pub(crate) fn show(&mut self, event: &Progress<'_>) {
         match event {
             Progress::ModelLoading => self.line("Loading the model…"),
             Progress::ModelReady(model) => {

@@ -1,5 +1,6 @@
 //! `airlock`: the headless Airlock binary.
 
+mod approvals;
 mod ask;
 mod audit;
 mod demo;
@@ -110,6 +111,13 @@ enum Command {
     /// Named SAP and MES connections: settings in the database, secrets in the OS keychain.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Calls waiting for a human: list, show, approve, deny. Approvers sign in with a local
+    /// account (`airlock users`).
+    #[command(subcommand)]
+    Approvals(ApprovalsCommand),
+    /// Local accounts approvers sign in with (argon2id passphrases in the database).
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// The plant's documents that `ask` searches: add, list, remove, reindex, search, show.
     #[command(subcommand)]
     Docs(DocsCommand),
@@ -181,6 +189,85 @@ enum DocsCommand {
         /// Print it as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApprovalsCommand {
+    /// The pending requests (all with --all).
+    List {
+        /// Also approved, denied, expired, executed and failed ones.
+        #[arg(long)]
+        all: bool,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One request: the exact call with every argument, who asked, risk, the governor's trace.
+    Show {
+        /// The request's id.
+        id: String,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a request and run the call. The passphrase is read from a prompt (or stdin).
+    Approve {
+        /// The request's id.
+        id: String,
+        /// The approver's local account.
+        #[arg(long = "as", value_name = "NAME")]
+        approver: String,
+        /// Why.
+        #[arg(long)]
+        comment: Option<String>,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deny a request: it never runs.
+    Deny {
+        /// The request's id.
+        id: String,
+        /// The approver's local account.
+        #[arg(long = "as", value_name = "NAME")]
+        approver: String,
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        comment: String,
+        /// Print the outcome as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Add a local account. The first must have --role admin; later ones need an admin's
+    /// sign-in (--as). Passphrases come from prompts, or stdin lines (the admin's first).
+    Add {
+        /// The account name.
+        name: String,
+        /// A role or approver group, e.g. admin, plant-managers; repeatable.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
+        /// The admin account that authorises this.
+        #[arg(long = "as", value_name = "ADMIN")]
+        admin: Option<String>,
+    },
+    /// The local accounts, their roles and locks.
+    List {
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a local account (an admin signs in with --as).
+    Remove {
+        /// The account name.
+        name: String,
+        /// The admin account that authorises this.
+        #[arg(long = "as", value_name = "ADMIN")]
+        admin: String,
     },
 }
 
@@ -315,6 +402,31 @@ fn main() -> ExitCode {
         Command::Sandbox(SandboxCommand::Doctor { json }) => sandbox::doctor(&paths, json),
         Command::Vault(VaultCommand::Add(new)) => vault::add(&paths, new),
         Command::Vault(VaultCommand::List) => vault::list(&paths),
+        Command::Approvals(ApprovalsCommand::List { all, json }) => {
+            approvals::list(&paths, all, json)
+        }
+        Command::Approvals(ApprovalsCommand::Show { id, json }) => {
+            approvals::show(&paths, &id, json)
+        }
+        Command::Approvals(ApprovalsCommand::Approve {
+            id,
+            approver,
+            comment,
+            json,
+        }) => approvals::approve(&paths, &id, &approver, comment.as_deref(), json),
+        Command::Approvals(ApprovalsCommand::Deny {
+            id,
+            approver,
+            comment,
+            json,
+        }) => approvals::deny(&paths, &id, &approver, &comment, json),
+        Command::Users(UsersCommand::Add { name, roles, admin }) => {
+            approvals::add_user(&paths, &name, &roles, admin.as_deref())
+        }
+        Command::Users(UsersCommand::List { json }) => approvals::list_users(&paths, json),
+        Command::Users(UsersCommand::Remove { name, admin }) => {
+            approvals::remove_user(&paths, &name, &admin)
+        }
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
         Command::Docs(DocsCommand::Add {

@@ -72,6 +72,19 @@ pub enum EventKind {
     AnswerFailed,
     /// A document was added, updated, relabelled or removed from the searchable library.
     DocumentsChanged,
+    /// A call that needs approval now waits as an approval request.
+    ApprovalRequested,
+    /// An approver approved a request.
+    ApprovalGranted,
+    /// An approver denied a request: it never runs.
+    ApprovalDenied,
+    /// A request expired undecided: it never runs.
+    ApprovalExpired,
+    /// Someone tried to approve or deny and was refused (unknown account, wrong passphrase,
+    /// locked account, not in the approver group, or their own request).
+    ApproverRefused,
+    /// A local account was added or removed.
+    AccountsChanged,
 }
 
 impl EventKind {
@@ -92,6 +105,12 @@ impl EventKind {
             EventKind::AnswerGenerated => "answer_generated",
             EventKind::AnswerFailed => "answer_failed",
             EventKind::DocumentsChanged => "documents_changed",
+            EventKind::ApprovalRequested => "approval_requested",
+            EventKind::ApprovalGranted => "approval_granted",
+            EventKind::ApprovalDenied => "approval_denied",
+            EventKind::ApprovalExpired => "approval_expired",
+            EventKind::ApproverRefused => "approver_refused",
+            EventKind::AccountsChanged => "accounts_changed",
         }
     }
 }

@@ -39,6 +39,30 @@ pub struct GuardsConfig {
     pub config: ConfigGuardConfig,
     /// How the governor reads each tool's arguments, by tool name.
     pub tools: BTreeMap<String, ToolRules>,
+    /// Approval requests and the local accounts approvers sign in with.
+    pub approvals: ApprovalsConfig,
+}
+
+/// Approval requests and approvers' local accounts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalsConfig {
+    /// A request nobody decided expires after this many minutes and never runs. Default 240.
+    pub expire_after_minutes: u64,
+    /// Wrong passphrases in a row that lock an account. Default 5.
+    pub max_failed_passphrases: u32,
+    /// How long a locked account stays locked, in minutes. Default 15.
+    pub lockout_minutes: u64,
+}
+
+impl Default for ApprovalsConfig {
+    fn default() -> Self {
+        Self {
+            expire_after_minutes: 240,
+            max_failed_passphrases: 5,
+            lockout_minutes: 15,
+        }
+    }
 }
 
 /// When the governor asks for clarification.

@@ -142,6 +142,18 @@ impl Directory {
         }
     }
 
+    /// The roles and groups of the person named `name` (an approver group may name either);
+    /// empty for an agent profile, a blocked person or a stranger.
+    #[must_use]
+    pub fn memberships(&self, name: &str) -> Vec<String> {
+        match self.principal(name) {
+            Some((PrincipalKind::User, member)) if !member.blocked => {
+                member.roles.iter().chain(&member.groups).cloned().collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// `member`'s roles and the roles they are members of, each once.
     fn roles_of<'a>(&'a self, member: &'a Member) -> impl Iterator<Item = &'a Role> + 'a {
         let mut seen = BTreeSet::new();

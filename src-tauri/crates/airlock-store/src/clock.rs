@@ -16,6 +16,16 @@ pub(crate) fn now() -> String {
     format(OffsetDateTime::now_utc())
 }
 
+/// `seconds` from now, as stored.
+pub(crate) fn later(seconds: u64) -> String {
+    let seconds = i64::try_from(seconds).unwrap_or(i64::MAX);
+    format(
+        OffsetDateTime::now_utc()
+            .checked_add(time::Duration::seconds(seconds))
+            .unwrap_or(OffsetDateTime::now_utc()),
+    )
+}
+
 fn format(at: OffsetDateTime) -> String {
     at.to_offset(UtcOffset::UTC)
         .format(STORED)

@@ -29,6 +29,8 @@
 //!   the file can append correctly hashed rows there ([`AuditReport::unsigned_rows`]).
 //! * **Export.** [`Store::export_audit`] streams rows as a JSON array or CSV.
 
+mod accounts;
+mod approvals;
 mod chain;
 mod checkpoint;
 mod clock;
@@ -49,6 +51,8 @@ mod vec_extension;
 mod verify;
 mod write;
 
+pub use accounts::LocalAccount;
+pub use approvals::{ApprovalRecord, ApprovalStatus, ApprovalVerdict, NewApproval};
 pub use connections::ConnectionRecord;
 pub use conversations::{ConversationId, StoredMessage};
 pub use documents::{

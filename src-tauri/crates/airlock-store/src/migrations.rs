@@ -250,6 +250,43 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     DROP TABLE chunk_vectors_moving;
     ",
     ),
+    // 9: approval requests (one per call the governor sent to a human, keyed by its decision
+    // id) and the local accounts approvers prove who they are with (argon2id PHC strings,
+    // never the passphrase; failed attempts and lockout).
+    Migration::sql(
+        r"
+    CREATE TABLE approvals (
+        id               TEXT PRIMARY KEY,
+        trace_id         TEXT NOT NULL,
+        conversation_id  TEXT NOT NULL,
+        requester        TEXT NOT NULL,
+        tool             TEXT NOT NULL,
+        args             TEXT NOT NULL CHECK (json_valid(args)),
+        decision         TEXT NOT NULL CHECK (json_valid(decision)),
+        approver_group   TEXT NOT NULL,
+        risk             TEXT NOT NULL,
+        reason           TEXT NOT NULL,
+        status           TEXT NOT NULL CHECK (status IN
+                             ('pending', 'approved', 'denied', 'expired', 'executed', 'failed')),
+        created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        expires_at       TEXT NOT NULL,
+        decided_by       TEXT,
+        decided_at       TEXT,
+        comment          TEXT,
+        finished_at      TEXT,
+        result           TEXT CHECK (result IS NULL OR json_valid(result))
+    );
+    CREATE INDEX approvals_by_status ON approvals (status, created_at);
+    CREATE TABLE local_accounts (
+        name             TEXT PRIMARY KEY,
+        roles            TEXT NOT NULL CHECK (json_valid(roles)),
+        passphrase_hash  TEXT NOT NULL,
+        failed_attempts  INTEGER NOT NULL DEFAULT 0,
+        locked_until     TEXT,
+        created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and

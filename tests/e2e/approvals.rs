@@ -1,0 +1,232 @@
+//! Human approvals end to end, through the real `airlock` binary, governor and SQLite file:
+//! denial, expiry and locked accounts never run anything, and only an admin adds accounts.
+//! The approved write that runs is in `sap.rs` (it needs the SAP simulator).
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::Value;
+use support::{airlock, assert_refused, run_with_stdin, tools_started};
+
+/// A restart on the dev system: operators may, with a maintenance lead's approval.
+const RESTART: &str = r#"{"service": "labelprintd", "system": "ops-dev"}"#;
+const BOSS_PASS: &str = "correct horse battery staple";
+const LEAD_PASS: &str = "lead passphrase 2026";
+
+fn json(output: &std::process::Output) -> Value {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+/// Adds the admin `boss`, then (signed in as boss) `lead` in the maintenance leads and
+/// `root` (the OS user the requests run as) in the same group.
+fn add_accounts(data: &Path) {
+    let added = run_with_stdin(
+        airlock(data).args(["users", "add", "boss", "--role", "admin"]),
+        Some(&format!("{BOSS_PASS}\n")),
+    );
+    assert!(added.status.success(), "{added:?}");
+    for (name, pass) in [("lead", LEAD_PASS), ("root", "root passphrase 2026")] {
+        let added = run_with_stdin(
+            airlock(data).args([
+                "users",
+                "add",
+                name,
+                "--role",
+                "maintenance-leads",
+                "--as",
+                "boss",
+            ]),
+            Some(&format!("{BOSS_PASS}\n{pass}\n")),
+        );
+        assert!(added.status.success(), "{added:?}");
+    }
+}
+
+/// Requests the restart in execute mode; returns the approval request's id.
+fn request_restart(data: &Path) -> String {
+    let outcome = json(
+        &airlock(data)
+            .args(["call", "restart_service", "--args", RESTART])
+            .args(["--mode", "execute", "--json"])
+            .output()
+            .unwrap(),
+    );
+    let entry = &outcome["plan"][0];
+    assert_eq!(
+        entry["decision"]["decision"], "require_approval",
+        "{outcome:#}"
+    );
+    assert!(outcome["actions_taken"].as_array().unwrap().is_empty());
+    let id = entry["approval_id"]
+        .as_str()
+        .expect("an approval request")
+        .to_owned();
+    assert!(outcome["answer"].as_str().unwrap().contains(&id));
+    id
+}
+
+fn approve(data: &Path, id: &str, name: &str, pass: &str) -> std::process::Output {
+    run_with_stdin(
+        airlock(data).args(["approvals", "approve", id, "--as", name, "--json"]),
+        Some(&format!("{pass}\n")),
+    )
+}
+
+#[test]
+fn a_denied_request_never_runs_and_cannot_be_approved_later() {
+    let data = tempfile::tempdir().unwrap();
+    add_accounts(data.path());
+    let id = request_restart(data.path());
+    let denied = run_with_stdin(
+        airlock(data.path()).args([
+            "approvals",
+            "deny",
+            &id,
+            "--as",
+            "lead",
+            "--comment",
+            "not during the shift change",
+            "--json",
+        ]),
+        Some(&format!("{LEAD_PASS}\n")),
+    );
+    let denied = json(&denied);
+    assert_eq!(denied["status"], "denied");
+    assert_eq!(denied["comment"], "not during the shift change");
+    assert_refused(
+        &approve(data.path(), &id, "lead", LEAD_PASS),
+        1,
+        &["is denied, not pending"],
+    );
+    assert!(tools_started(data.path()).is_empty());
+}
+
+#[test]
+fn an_expired_request_cannot_execute() {
+    let data = tempfile::tempdir().unwrap();
+    let policy = data.path().join("policy");
+    copy_dir(&support::repo().join("policy"), &policy);
+    let guards = std::fs::read_to_string(policy.join("guards.toml")).unwrap();
+    std::fs::write(
+        policy.join("guards.toml"),
+        guards.replace("expire_after_minutes = 240", "expire_after_minutes = 0"),
+    )
+    .unwrap();
+    let with_policy = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(support::airlock_bin());
+        cmd.arg("--data-dir")
+            .arg(data.path())
+            .arg("--fixtures-dir")
+            .arg(support::repo().join("fixtures"))
+            .arg("--policy-dir")
+            .arg(&policy)
+            .env("AIRLOCK_LOG", "warn")
+            .args(args);
+        cmd
+    };
+    let added = run_with_stdin(
+        &mut with_policy(&[
+            "users",
+            "add",
+            "boss",
+            "--role",
+            "admin",
+            "--role",
+            "maintenance-leads",
+        ]),
+        Some(&format!("{BOSS_PASS}\n")),
+    );
+    assert!(added.status.success(), "{added:?}");
+    let outcome = json(
+        &with_policy(&[
+            "call",
+            "restart_service",
+            "--args",
+            RESTART,
+            "--mode",
+            "execute",
+            "--json",
+        ])
+        .output()
+        .unwrap(),
+    );
+    let id = outcome["plan"][0]["approval_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = run_with_stdin(
+        &mut with_policy(&["approvals", "approve", &id, "--as", "boss"]),
+        Some(&format!("{BOSS_PASS}\n")),
+    );
+    assert_refused(&refused, 1, &["is expired, not pending"]);
+    let all = json(
+        &with_policy(&["approvals", "list", "--all", "--json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(all[0]["status"], "expired");
+    assert!(tools_started(data.path()).is_empty());
+}
+
+#[test]
+fn only_an_admin_adds_accounts_and_repeated_wrong_passphrases_lock_one() {
+    let data = tempfile::tempdir().unwrap();
+    let first = run_with_stdin(
+        airlock(data.path()).args(["users", "add", "lead", "--role", "maintenance-leads"]),
+        Some(&format!("{LEAD_PASS}\n")),
+    );
+    assert_refused(
+        &first,
+        1,
+        &["first local account must hold the `admin` role"],
+    );
+    add_accounts(data.path());
+    let unauthorised = run_with_stdin(
+        airlock(data.path()).args(["users", "add", "mallory", "--role", "admin", "--as", "lead"]),
+        Some(&format!("{LEAD_PASS}\nmallory passphrase 1\n")),
+    );
+    assert_refused(&unauthorised, 1, &["`lead` is not an admin"]);
+
+    let id = request_restart(data.path());
+    for _ in 0..5 {
+        assert_refused(
+            &approve(data.path(), &id, "lead", "guess guess guess"),
+            1,
+            &[],
+        );
+    }
+    assert_refused(
+        &approve(data.path(), &id, "lead", LEAD_PASS),
+        1,
+        &["is locked until"],
+    );
+    let users = String::from_utf8_lossy(
+        &airlock(data.path())
+            .args(["users", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .into_owned();
+    assert!(users.contains("LOCKED"), "{users}");
+    assert!(tools_started(data.path()).is_empty());
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
