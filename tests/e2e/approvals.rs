@@ -7,12 +7,13 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
-use support::{airlock, assert_refused, run_with_stdin, tools_started};
+use support::{
+    add_approver_accounts, airlock, assert_refused, run_with_stdin, tools_started, BOSS_PASS,
+    LEAD_PASS,
+};
 
 /// A restart on the dev system: operators may, with a maintenance lead's approval.
 const RESTART: &str = r#"{"service": "labelprintd", "system": "ops-dev"}"#;
-const BOSS_PASS: &str = "correct horse battery staple";
-const LEAD_PASS: &str = "lead passphrase 2026";
 
 fn json(output: &std::process::Output) -> Value {
     assert!(
@@ -23,29 +24,8 @@ fn json(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
 }
 
-/// Adds the admin `boss`, then (signed in as boss) `lead` in the maintenance leads and
-/// `root` (the OS user the requests run as) in the same group.
 fn add_accounts(data: &Path) {
-    let added = run_with_stdin(
-        airlock(data).args(["users", "add", "boss", "--role", "admin"]),
-        Some(&format!("{BOSS_PASS}\n")),
-    );
-    assert!(added.status.success(), "{added:?}");
-    for (name, pass) in [("lead", LEAD_PASS), ("root", "root passphrase 2026")] {
-        let added = run_with_stdin(
-            airlock(data).args([
-                "users",
-                "add",
-                name,
-                "--role",
-                "maintenance-leads",
-                "--as",
-                "boss",
-            ]),
-            Some(&format!("{BOSS_PASS}\n{pass}\n")),
-        );
-        assert!(added.status.success(), "{added:?}");
-    }
+    add_approver_accounts(|args, stdin| run_with_stdin(airlock(data).args(args), stdin));
 }
 
 /// Requests the restart in execute mode; returns the approval request's id.

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use airlock_sap_sim::{SapSimulator, SimConfig};
 use serde_json::Value;
-use support::{default_model, repo, run_with_stdin};
+use support::{add_approver_accounts, default_model, repo, run_with_stdin, LEAD_PASS, ROOT_PASS};
 
 const USER: &str = "AIRLOCK";
 const PASSWORD: &str = "e2e-Sap-Passw0rd-31337";
@@ -193,29 +193,7 @@ fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
 
     // Accounts: the first is an admin, who adds the maintenance lead and `root` (the OS user
     // who asked) to the approver group.
-    let boss = "boss passphrase 2026\n";
-    assert!(env
-        .run(&["users", "add", "boss", "--role", "admin"], Some(boss))
-        .status
-        .success());
-    for (name, pass) in [
-        ("lead", "lead passphrase 2026"),
-        ("root", "root passphrase 2026"),
-    ] {
-        let added = env.run(
-            &[
-                "users",
-                "add",
-                name,
-                "--role",
-                "maintenance-leads",
-                "--as",
-                "boss",
-            ],
-            Some(&format!("{boss}{pass}\n")),
-        );
-        assert!(added.status.success(), "{added:?}");
-    }
+    add_approver_accounts(|args, stdin| env.run(args, stdin));
 
     // Another process finds the request with every argument.
     let pending = env.json(&["approvals", "list", "--json"]);
@@ -225,7 +203,7 @@ fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
 
     let own = env.run(
         &["approvals", "approve", &id, "--as", "root"],
-        Some("root passphrase 2026\n"),
+        Some(&format!("{ROOT_PASS}\n")),
     );
     assert!(
         String::from_utf8_lossy(&own.stderr).contains("cannot approve or deny it"),
@@ -252,7 +230,7 @@ fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
             "noise confirmed",
             "--json",
         ],
-        Some("lead passphrase 2026\n"),
+        Some(&format!("{LEAD_PASS}\n")),
     );
     assert!(approved.status.success(), "{approved:?}");
     let approved: Value = serde_json::from_slice(&approved.stdout).unwrap();
@@ -263,7 +241,7 @@ fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
 
     let again = env.run(
         &["approvals", "approve", &id, "--as", "lead"],
-        Some("lead passphrase 2026\n"),
+        Some(&format!("{LEAD_PASS}\n")),
     );
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("is executed, not pending"),

@@ -129,3 +129,35 @@ pub fn assert_refused(output: &Output, code: i32, needles: &[&str]) {
 pub fn scenarios() -> Vec<airlock_agent::Scenario> {
     airlock_agent::load_scenarios(&repo().join("fixtures/scenarios")).expect("scenarios load")
 }
+
+/// The passphrase of `boss`, the admin account the approval tests add first.
+pub const BOSS_PASS: &str = "correct horse battery staple";
+/// The passphrase of `lead`, a maintenance lead (the approver group of writes).
+pub const LEAD_PASS: &str = "lead passphrase 2026";
+/// The passphrase of the account named like the OS user the requests run as.
+pub const ROOT_PASS: &str = "root passphrase 2026";
+
+/// Adds the admin `boss`, then (signed in as boss) `lead` and `root` (the OS user the requests
+/// run as) to the maintenance leads, through `run(args, stdin)`.
+pub fn add_approver_accounts(mut run: impl FnMut(&[&str], Option<&str>) -> Output) {
+    let added = run(
+        &["users", "add", "boss", "--role", "admin"],
+        Some(&format!("{BOSS_PASS}\n")),
+    );
+    assert!(added.status.success(), "{added:?}");
+    for (name, pass) in [("lead", LEAD_PASS), ("root", ROOT_PASS)] {
+        let added = run(
+            &[
+                "users",
+                "add",
+                name,
+                "--role",
+                "maintenance-leads",
+                "--as",
+                "boss",
+            ],
+            Some(&format!("{BOSS_PASS}\n{pass}\n")),
+        );
+        assert!(added.status.success(), "{added:?}");
+    }
+}
