@@ -878,7 +878,7 @@ impl Agent {
             .unwrap_or_else(|err| {
                 format!("The summary could not be written ({err}); the passages found are:")
             });
-        Ok(answer::with_citations(&text, passages))
+        Ok(answer::with_citations(&text, request, passages))
     }
 
     fn answer(

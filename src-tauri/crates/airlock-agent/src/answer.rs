@@ -1,5 +1,6 @@
 //! The answer: a short summary grounded in the tool results only, citing them as [1], [2], …
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use airlock_llm::{ChatMessage, GenerateRequest, Role};
@@ -52,9 +53,11 @@ pub(crate) fn grounded_request(
 }
 
 /// `answer` with each `[n]` that names a passage replaced by its citation, followed by the
-/// cited passages (or the best ones when none was cited), each with its quote and the command
-/// that opens it.
-pub(crate) fn with_citations(answer: &str, passages: &[Passage]) -> String {
+/// cited passages, each with its quote and the command that opens it. When the model cited
+/// nothing (small models rarely do), each sentence is attributed to the passage that supports
+/// it (see [`attributed`]); when no passage supports any sentence, the best passages are
+/// listed.
+pub(crate) fn with_citations(answer: &str, request: &str, passages: &[Passage]) -> String {
     let mut cited: Vec<usize> = Vec::new();
     let mut out = String::with_capacity(answer.len());
     let mut rest = answer;
@@ -87,6 +90,9 @@ pub(crate) fn with_citations(answer: &str, passages: &[Passage]) -> String {
         return out;
     }
     if cited.is_empty() {
+        (out, cited) = attributed(&out, request, passages);
+    }
+    if cited.is_empty() {
         cited = (0..passages.len().min(UNCITED_SOURCES)).collect();
     }
     out.push_str("\n\nSources:");
@@ -99,6 +105,175 @@ pub(crate) fn with_citations(answer: &str, passages: &[Passage]) -> String {
         );
     }
     out
+}
+
+/// Least support weight a passage must give a sentence to be cited for it: one number, or
+/// three words, found in the passage.
+const MIN_SUPPORT: usize = 3;
+
+/// Words too common to show that a passage supports a sentence.
+const STOPWORDS: &[&str] = &[
+    "the",
+    "and",
+    "for",
+    "with",
+    "that",
+    "this",
+    "from",
+    "are",
+    "was",
+    "were",
+    "you",
+    "your",
+    "should",
+    "must",
+    "can",
+    "will",
+    "not",
+    "have",
+    "has",
+    "into",
+    "when",
+    "then",
+    "than",
+    "which",
+    "what",
+    "there",
+    "their",
+    "they",
+    "been",
+    "also",
+    "its",
+    "use",
+    "used",
+    "all",
+    "any",
+    "each",
+    "per",
+    "source",
+    "sources",
+    "according",
+    "answer",
+    "question",
+];
+
+/// `answer` (in which the model cited nothing) with each sentence followed by the citation of
+/// the passage that supports it best, when one supports it well enough, and the indices of the
+/// passages so cited. Support is the sentence's words and numbers found in the passage (a
+/// number weighs three words), leaving out those of the `request`: restating the question is
+/// no evidence, and every retrieved passage shares its words. Ties go to the better-ranked
+/// passage; a sentence no passage supports stays uncited.
+fn attributed(answer: &str, request: &str, passages: &[Passage]) -> (String, Vec<usize>) {
+    let asked: BTreeSet<String> = terms(request).collect();
+    let vocabularies: Vec<BTreeSet<String>> =
+        passages.iter().map(|p| terms(&p.text).collect()).collect();
+    let mut cited = Vec::new();
+    let mut out = String::with_capacity(answer.len());
+    for sentence in sentences(answer) {
+        if sentence.contains('[') {
+            // The model labelled this one itself (a copied citation); it is not relabelled.
+            out.push_str(sentence);
+            continue;
+        }
+        let words: BTreeSet<String> = terms(sentence)
+            .filter(|word| !asked.contains(word))
+            .collect();
+        let total: usize = words.iter().map(|word| weight(word)).sum();
+        let best = vocabularies
+            .iter()
+            .enumerate()
+            .map(|(index, vocabulary)| {
+                let support: usize = words
+                    .iter()
+                    .filter(|word| vocabulary.contains(*word))
+                    .map(|word| weight(word))
+                    .sum();
+                (support, std::cmp::Reverse(index))
+            })
+            .max();
+        match best {
+            Some((support, std::cmp::Reverse(index)))
+                if support >= MIN_SUPPORT && support * 2 >= total =>
+            {
+                let body = sentence.trim_end();
+                let (claim, stop) = match body.char_indices().last() {
+                    Some((at, '.' | '!' | '?' | ':' | ';')) => body.split_at(at),
+                    _ => (body, ""),
+                };
+                let _ = write!(
+                    out,
+                    "{claim} {}{stop}{}",
+                    passages[index].citation,
+                    &sentence[body.len()..]
+                );
+                if !cited.contains(&index) {
+                    cited.push(index);
+                }
+            }
+            _ => out.push_str(sentence),
+        }
+    }
+    (out, cited)
+}
+
+/// `text` cut after each sentence's end (`.`, `!`, `?` followed by white space outside
+/// brackets, or a line break); the pieces, trailing white space included, concatenate back to
+/// `text`.
+fn sentences(text: &str) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut brackets = 0_usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '[' => brackets += 1,
+            ']' => brackets = brackets.saturating_sub(1),
+            _ => {}
+        }
+        let next = chars.peek().map(|&(_, next)| next);
+        let ends = c == '\n'
+            || (brackets == 0
+                && matches!(c, '.' | '!' | '?')
+                && next.is_none_or(char::is_whitespace));
+        if ends {
+            let mut end = at + c.len_utf8();
+            while let Some(&(at, space)) = chars.peek() {
+                if !space.is_whitespace() {
+                    break;
+                }
+                end = at + space.len_utf8();
+                chars.next();
+            }
+            pieces.push(&text[start..end]);
+            start = end;
+        }
+    }
+    if start < text.len() {
+        pieces.push(&text[start..]);
+    }
+    pieces
+}
+
+/// The words and numbers of `text` that can show support: lowercased, numbers kept whole
+/// (`0.4`, `45`), words of three letters or more that are not stop words.
+fn terms(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '.' || c == ','))
+        .map(|word| word.trim_matches(|c: char| c == '.' || c == ','))
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .filter(|word| {
+            word.chars().any(|c| c.is_ascii_digit())
+                || (word.chars().count() >= 3 && !STOPWORDS.contains(&word.as_str()))
+        })
+}
+
+/// How much a shared term shows support: a number three, a word one.
+fn weight(term: &str) -> usize {
+    if term.chars().any(|c| c.is_ascii_digit()) {
+        3
+    } else {
+        1
+    }
 }
 
 /// The generation request that answers `request` from `actions`.
@@ -173,6 +348,29 @@ pub(crate) fn without_results(plan: &[PlannedIntent], executing: bool) -> String
     } else {
         "Plan only, nothing was run."
     });
+    describe(plan, executing, &mut out);
+    out
+}
+
+/// What became of the intents of `plan` that were not allowed to run (waiting for approval,
+/// refused, or in need of a question answered), when there are any: said beside the results
+/// of those that ran.
+pub(crate) fn not_run(plan: &[PlannedIntent]) -> Option<String> {
+    let held: Vec<PlannedIntent> = plan
+        .iter()
+        .filter(|entry| !entry.decision.is_allow() && entry.token.is_none())
+        .cloned()
+        .collect();
+    if held.is_empty() {
+        return None;
+    }
+    let mut out = String::from("Not run:");
+    describe(&held, true, &mut out);
+    Some(out)
+}
+
+/// One sentence per intent of `plan` on what the governor decided.
+fn describe(plan: &[PlannedIntent], executing: bool, out: &mut String) {
     for entry in plan {
         let tool = &entry.intent.tool;
         let _ = match &entry.decision.outcome {
@@ -196,7 +394,6 @@ pub(crate) fn without_results(plan: &[PlannedIntent], executing: bool) -> String
             Outcome::Clarify { questions } => write!(out, " {}", questions.join(" ")),
         };
     }
-    out
 }
 
 /// `text` cut to at most `max_chars` characters, marked when cut.
@@ -286,7 +483,11 @@ mod tests {
     #[test]
     fn cited_numbers_become_citations_and_are_listed() {
         let passages = [passage(11, "[Manual, p. 2]"), passage(12, "[SOP, Step 3]")];
-        let text = with_citations("Use 45 N·m [1]. Lock out first [2][9]. See [x].", &passages);
+        let text = with_citations(
+            "Use 45 N·m [1]. Lock out first [2][9]. See [x].",
+            "torque?",
+            &passages,
+        );
         assert!(text
             .starts_with("Use 45 N·m [Manual, p. 2]. Lock out first [SOP, Step 3][9]. See [x]."));
         assert!(text
@@ -297,10 +498,106 @@ mod tests {
     #[test]
     fn an_answer_without_citations_lists_the_best_passages() {
         let passages = [passage(1, "[A]"), passage(2, "[B]"), passage(3, "[C]")];
-        let text = with_citations("No numbers here.", &passages);
+        let text = with_citations("No numbers here.", "numbers?", &passages);
         assert!(text.contains("- [A]") && text.contains("- [B]"));
         assert!(!text.contains("- [C]"));
-        assert_eq!(with_citations("plain [1]", &[]), "plain [1]");
+        assert_eq!(with_citations("plain [1]", "", &[]), "plain [1]");
+    }
+
+    fn passage_with(id: i64, citation: &str, text: &str) -> Passage {
+        Passage {
+            text: text.into(),
+            ..passage(id, citation)
+        }
+    }
+
+    #[test]
+    fn uncited_sentences_are_attributed_to_the_passage_holding_their_facts() {
+        let passages = [
+            passage_with(
+                1,
+                "[Manual, p. 3]",
+                "Seal leakage: replace the mechanical seal.",
+            ),
+            passage_with(
+                2,
+                "[Manual, p. 2]",
+                "Set the impeller front clearance to 0.4 to 0.5 mm with feeler gauges.",
+            ),
+            passage_with(3, "[SOP, Step 1]", "Notify affected personnel."),
+        ];
+        let text = with_citations(
+            "Leave a front clearance of 0.4 to 0.5 mm.\nCheck the impeller with feeler gauges! Weather is fine.",
+            "What clearance when reassembling the pump?",
+            &passages,
+        );
+        assert!(
+            text.starts_with(
+                "Leave a front clearance of 0.4 to 0.5 mm [Manual, p. 2].\n\
+                 Check the impeller with feeler gauges [Manual, p. 2]! Weather is fine.\n\nSources:"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("airlock docs show 2"));
+        assert!(!text.contains("airlock docs show 1") && !text.contains("airlock docs show 3"));
+    }
+
+    #[test]
+    fn a_sentence_sharing_one_common_word_is_not_attributed() {
+        let passages = [passage_with(1, "[A]", "The pump must be locked out.")];
+        let text = with_citations(
+            "Call the pump vendor tomorrow about pricing.",
+            "prices?",
+            &passages,
+        );
+        assert!(text.starts_with("Call the pump vendor tomorrow about pricing.\n\nSources:"));
+        assert!(
+            text.contains("- [A]"),
+            "falls back to the best passage: {text}"
+        );
+    }
+
+    #[test]
+    fn words_of_the_request_are_no_evidence() {
+        let passages = [
+            passage_with(
+                1,
+                "[Manual, p. 1]",
+                "Impeller bolts of P-101: check them yearly.",
+            ),
+            passage_with(
+                2,
+                "[Manual, p. 2]",
+                "Tighten M10 to 45 N·m in a cross pattern.",
+            ),
+        ];
+        let text = with_citations(
+            "The impeller bolts of P-101 take 45 N·m.",
+            "Torque for the impeller bolts of P-101?",
+            &passages,
+        );
+        assert!(
+            text.starts_with("The impeller bolts of P-101 take 45 N·m [Manual, p. 2]."),
+            "{text}"
+        );
+        assert!(!text.contains("airlock docs show 1"), "{text}");
+    }
+
+    #[test]
+    fn sentences_concatenate_back_to_the_text() {
+        let text = "One 0.4 mm value. Two!\nThree? See [Manual (rev. 3), p. 1]. e.g.x four";
+        let pieces = sentences(text);
+        assert_eq!(pieces.concat(), text);
+        assert_eq!(
+            pieces,
+            [
+                "One 0.4 mm value. ",
+                "Two!\n",
+                "Three? ",
+                "See [Manual (rev. 3), p. 1]. ",
+                "e.g.x four"
+            ]
+        );
     }
 
     #[test]

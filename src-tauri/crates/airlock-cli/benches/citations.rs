@@ -2,19 +2,23 @@
 //! goes through the real `airlock ask --json --mode plan` (the real model, the real store with
 //! the demo corpus indexed) as the OS user, and the table says whether the answer's sources
 //! name the expected chunk (the one holding the question's `expected_quote`, on its
-//! `expected_page` for the PDF manual), whether the model cited it inline, and, for a question
-//! whose document the user may not read, that nothing of that document was cited.
+//! `expected_page` for the PDF manual), whether the answer's text cites it inline (a `[n]` the
+//! model wrote, or the attribution of an uncited sentence to the passage holding its facts),
+//! and, for a question whose document the user may not read, that nothing of that document
+//! was cited. Every answer is kept, one JSON line per question, in
+//! `target/eval-citations/answers.jsonl` for review.
 //!
 //! `AIRLOCK_EVAL_MODEL=path.gguf` picks the model (default: the demo model,
 //! `models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`). `make eval-citations` runs it.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use airlock_rag::LabelsCatalog;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[derive(Deserialize)]
 struct Questions {
@@ -35,7 +39,7 @@ struct Verdict {
     /// The answer's source list names the expected chunk (or, for an unreadable document,
     /// names nothing of it).
     right: bool,
-    /// The model cited the expected chunk in its text, not only in the source list.
+    /// The answer's text cites the expected chunk, not only its source list.
     inline: bool,
     seconds: f64,
     note: String,
@@ -163,6 +167,9 @@ fn main() {
     );
     println!("| # | kind | expected source cited | inline | s | note |");
     println!("|---|---|---|---|---|---|");
+    let answers_path = root.join("target/eval-citations/answers.jsonl");
+    std::fs::create_dir_all(answers_path.parent().expect("has a parent")).expect("answers dir");
+    let mut answers = std::fs::File::create(&answers_path).expect("answers file");
     let mut verdicts = Vec::new();
     for (index, question) in questions.question.iter().enumerate() {
         let started = Instant::now();
@@ -174,6 +181,8 @@ fn main() {
         let seconds = started.elapsed().as_secs_f64();
         let verdict = match serde_json::from_slice::<Value>(&output.stdout) {
             Ok(outcome) => {
+                let line = json!({"question": question.text, "answer": outcome["answer"]});
+                writeln!(answers, "{line}").expect("answers file is writable");
                 let (right, inline, note) =
                     judge(&outcome, question, readable(&question.expected_document));
                 Verdict {
@@ -205,9 +214,10 @@ fn main() {
     let inline = verdicts.iter().filter(|v| v.inline).count();
     let seconds: f64 = verdicts.iter().map(|v| v.seconds).sum();
     println!(
-        "\nexpected source cited: {right}/{n}; cited inline by the model: {inline}/{n}; \
-         {:.1} s per question",
+        "\nexpected source cited: {right}/{n}; cited inline: {inline}/{n}; \
+         {:.1} s per question; answers in {}",
         seconds / verdicts.len().max(1) as f64,
+        answers_path.display(),
         n = verdicts.len(),
     );
 }
