@@ -90,24 +90,14 @@ fn a_denied_request_never_runs_and_cannot_be_approved_later() {
 #[test]
 fn an_expired_request_cannot_execute() {
     let data = tempfile::tempdir().unwrap();
-    let policy = data.path().join("policy");
-    copy_dir(&support::repo().join("policy"), &policy);
-    let guards = std::fs::read_to_string(policy.join("guards.toml")).unwrap();
-    std::fs::write(
-        policy.join("guards.toml"),
-        guards.replace("expire_after_minutes = 240", "expire_after_minutes = 0"),
-    )
-    .unwrap();
+    let policy = policy_with(
+        data.path(),
+        "expire_after_minutes = 240",
+        "expire_after_minutes = 0",
+    );
     let with_policy = |args: &[&str]| {
-        let mut cmd = std::process::Command::new(support::airlock_bin());
-        cmd.arg("--data-dir")
-            .arg(data.path())
-            .arg("--fixtures-dir")
-            .arg(support::repo().join("fixtures"))
-            .arg("--policy-dir")
-            .arg(&policy)
-            .env("AIRLOCK_LOG", "warn")
-            .args(args);
+        let mut cmd = airlock_with_policy(data.path(), &policy);
+        cmd.args(args);
         cmd
     };
     let added = run_with_stdin(
@@ -196,6 +186,51 @@ fn only_an_admin_adds_accounts_and_repeated_wrong_passphrases_lock_one() {
     .into_owned();
     assert!(users.contains("LOCKED"), "{users}");
     assert!(tools_started(data.path()).is_empty());
+}
+
+#[test]
+fn a_read_only_deployment_plans_but_never_executes() {
+    let data = tempfile::tempdir().unwrap();
+    let policy = policy_with(data.path(), "read_only = false", "read_only = true");
+    let call = |mode: &str| {
+        airlock_with_policy(data.path(), &policy)
+            .args(["call", "get_system_status", "--mode", mode, "--json"])
+            .output()
+            .unwrap()
+    };
+    let refused = call("execute");
+    assert_refused(&refused, 1, &["read-only", "use plan mode"]);
+    let planned = json(&call("plan"));
+    assert_eq!(planned["plan"][0]["decision"]["decision"], "allow");
+    assert!(tools_started(data.path()).is_empty());
+}
+
+/// `airlock` on the database in `data` and the policy directory `policy`, without a model.
+fn airlock_with_policy(data: &Path, policy: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(support::airlock_bin());
+    cmd.arg("--data-dir")
+        .arg(data)
+        .arg("--fixtures-dir")
+        .arg(support::repo().join("fixtures"))
+        .arg("--policy-dir")
+        .arg(policy)
+        .env("AIRLOCK_LOG", "warn");
+    cmd
+}
+
+/// A copy of the repository's policy in `dir`, with `setting` in guards.toml replaced by
+/// `replacement`.
+fn policy_with(dir: &Path, setting: &str, replacement: &str) -> std::path::PathBuf {
+    let policy = dir.join("policy");
+    copy_dir(&support::repo().join("policy"), &policy);
+    let guards = std::fs::read_to_string(policy.join("guards.toml")).unwrap();
+    assert!(guards.contains(setting), "guards.toml has no {setting:?}");
+    std::fs::write(
+        policy.join("guards.toml"),
+        guards.replace(setting, replacement),
+    )
+    .unwrap();
+    policy
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use airlock_connectors::ops::OpsSimulator;
+use airlock_connectors::ops::{OpsSimulator, GET_SYSTEM_STATUS};
 use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId, Undo};
 use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
 use airlock_sandbox::{Chunk, SandboxConfig};
@@ -22,7 +22,7 @@ use crate::documents::{self, DocumentSearch};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
 use crate::sandboxed::SandboxRunner;
-use crate::{answer, check_request, AgentError, ToolRegistry};
+use crate::{answer, check_request, remedy, AgentError, ToolRegistry};
 
 /// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
 pub const AUDIT_KEY: &str = "audit-checkpoints";
@@ -252,6 +252,7 @@ pub enum Progress<'a> {
 pub struct Agent {
     config: AgentConfig,
     store: Mutex<Store>,
+    simulator: OpsSimulator,
     tools: ToolRegistry,
     examples: Vec<Example>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
@@ -271,7 +272,8 @@ impl Agent {
         let audit_key =
             airlock_connectors::keys::load_or_create_signing_key(AUDIT_KEY, &config.data_dir)?;
         store.set_audit_signer(audit_key.key);
-        let simulator = OpsSimulator::open(&config.fixtures_dir)?;
+        let simulator = OpsSimulator::open(&config.fixtures_dir)?
+            .with_state_file(airlock_connectors::ops::state_file(&config.data_dir));
         let specs = airlock_connectors::catalog::specs();
         let governance = Governance::open(&config, &specs)?;
         let mut executable = simulator.tools();
@@ -295,6 +297,7 @@ impl Agent {
             sandbox,
             config,
             store: Mutex::new(store),
+            simulator,
             tools,
             examples,
             worker: Mutex::new(None),
@@ -355,6 +358,7 @@ impl Agent {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
+        self.refuse_execution_if_read_only(&trace, mode, text.len())?;
         let request = match check_request(text) {
             Ok(request) => request,
             Err(err) => {
@@ -393,7 +397,7 @@ impl Agent {
             }
         };
         self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
-        let mut planned = Vec::with_capacity(plan.len());
+        let mut planned: Vec<PlannedIntent> = Vec::with_capacity(plan.len());
         for intent in plan {
             let tainted = documents::tainted_args(&intent.args, &passages, request);
             planned.push(self.govern(
@@ -407,10 +411,20 @@ impl Agent {
         }
         progress(Progress::PlanReady(&planned));
 
-        let actions = match mode {
+        let mut actions = match mode {
             Mode::Plan => Vec::new(),
             Mode::Execute => self.execute(&trace, &planned, progress)?,
         };
+        if mode == Mode::Execute && remedy::asks_to_remedy(request) {
+            self.remedy(
+                &trace,
+                request,
+                &conversation,
+                &mut planned,
+                &mut actions,
+                progress,
+            )?;
+        }
         let ran_tools = actions
             .iter()
             .any(|a| a.tool != documents::SEARCH_DOCUMENTS);
@@ -443,7 +457,11 @@ impl Agent {
         } else if actions.is_empty() {
             answer::without_results(&planned, mode == Mode::Execute)
         } else {
-            self.answer(&trace, request, &actions, progress)?
+            let answer = self.answer(&trace, request, &actions, progress)?;
+            match answer::not_run(&planned) {
+                Some(not_run) => format!("{answer}\n\n{not_run}"),
+                None => answer,
+            }
         };
         let outcome = AskOutcome {
             answer,
@@ -454,6 +472,31 @@ impl Agent {
             audit: AuditRef::new(&trace, mode, &conversation),
         };
         self.deliver(&trace, &conversation, outcome)
+    }
+
+    /// [`AgentError::ReadOnly`] (recorded as a rejected request) for execute mode in a
+    /// read-only installation.
+    fn refuse_execution_if_read_only(
+        &self,
+        trace: &TraceId,
+        mode: Mode,
+        bytes: usize,
+    ) -> Result<(), AgentError> {
+        if mode == Mode::Execute && self.governance.read_only() {
+            self.record(
+                trace,
+                EventKind::RequestRejected,
+                json!({"mode": mode, "bytes": bytes, "reason": AgentError::ReadOnly.to_string()}),
+            )?;
+            return Err(AgentError::ReadOnly);
+        }
+        Ok(())
+    }
+
+    /// Whether this installation only plans (`[deployment] read_only` in the policy).
+    #[must_use]
+    pub fn read_only(&self) -> bool {
+        self.governance.read_only()
     }
 
     /// Stores `text` as the first message of a new conversation, records its arrival, and has
@@ -526,6 +569,7 @@ impl Agent {
     ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
         let text = format!("{tool} {}", Value::Object(args.clone()));
+        self.refuse_execution_if_read_only(&trace, mode, text.len())?;
         let (conversation, admission) = self.receive(&trace, &text, mode, Origin::Typed)?;
         let (answer, plan, actions) = if let Outcome::Deny { reason } = &admission.outcome {
             (
@@ -591,6 +635,37 @@ impl Agent {
             .and_then(|event| serde_json::from_value::<Undo>(event.payload["undo"].clone()).ok())
             .ok_or_else(|| AgentError::NothingToRollBack(decision_id.to_owned()))?;
         self.call(&undo.tool, undo.args, mode, progress)
+    }
+
+    /// Puts the simulated plant's subsystem `service` in `state` (`down` or `degraded`) for a
+    /// drill or a demo, recorded in the audit log with who did it.
+    ///
+    /// # Errors
+    /// [`AgentError::Simulator`] for an unknown service or state, or when the simulator's state
+    /// file cannot be written; [`AgentError::Store`] when the event cannot be recorded.
+    pub fn inject_fault(&self, service: &str, state: &str, detail: &str) -> Result<(), AgentError> {
+        self.simulator.inject_fault(service, state, detail)?;
+        self.record(
+            &TraceId::new(),
+            EventKind::SimulatorChanged,
+            json!({"fault": {"service": service, "state": state, "detail": detail},
+                   "principal": self.principal()}),
+        )
+    }
+
+    /// Returns the simulated plant to the fixtures' snapshot (injected faults and restarts
+    /// forgotten), recorded in the audit log.
+    ///
+    /// # Errors
+    /// [`AgentError::Simulator`] when the state file cannot be removed; [`AgentError::Store`] when
+    /// the event cannot be recorded.
+    pub fn reset_simulator(&self) -> Result<(), AgentError> {
+        self.simulator.reset()?;
+        self.record(
+            &TraceId::new(),
+            EventKind::SimulatorChanged,
+            json!({"reset": true, "principal": self.principal()}),
+        )
     }
 
     /// The governor's decision on one intent, recorded; an allowed intent in execute mode gets
@@ -819,6 +894,98 @@ impl Agent {
         Ok(actions)
     }
 
+    /// Repairs what the health reads show failed, for a request that asks for a repair: reads
+    /// the system status first when the plan did not, has the model propose restarts among
+    /// the restartable failures (see [`remedy`]), and governs and runs them like planned
+    /// intents — their arguments came from tool output, so they count as tainted. A remedy
+    /// plan the model gets wrong is recorded and leaves the request's other results intact.
+    fn remedy(
+        &self,
+        trace: &TraceId,
+        request: &str,
+        conversation: &airlock_store::ConversationId,
+        planned: &mut Vec<PlannedIntent>,
+        actions: &mut Vec<Action>,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(), AgentError> {
+        let Some(restart) = self.tools.spec(remedy::RESTART_SERVICE).cloned() else {
+            return Ok(());
+        };
+        let read_status = actions
+            .iter()
+            .any(|action| action.tool == GET_SYSTEM_STATUS && action.result.is_some());
+        if !read_status && self.tools.executable(GET_SYSTEM_STATUS).is_some() {
+            let intent = Intent {
+                tool: GET_SYSTEM_STATUS.to_owned(),
+                args: Map::new(),
+                reasoning: "the request asks for a repair: read what is failing first".to_owned(),
+                confidence: Confidence::High,
+            };
+            let (sensed, ran) = self.own_read(trace, intent, request, conversation, progress)?;
+            actions.extend(ran);
+            planned.push(sensed);
+        }
+        let candidates = remedy::candidates(actions);
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        let worker = self.ready_worker(progress)?;
+        let generate = remedy::remedy_request(request, &candidates, &restart);
+        let intents = worker
+            .generate(&generate, &mut |text| {
+                progress(Progress::PlanToken(text));
+                ControlFlow::Continue(())
+            })
+            .map_err(AgentError::from)
+            .and_then(|generation| {
+                planner::parse_plan(
+                    &generation.text,
+                    generation.stop_reason,
+                    generation.usage.completion_tokens,
+                    &self.tools,
+                )
+                .map_err(AgentError::from)
+            });
+        let intents = match intents {
+            Ok(plan) => plan.intents,
+            Err(err) => {
+                self.record(
+                    trace,
+                    EventKind::PlanFailed,
+                    json!({"stage": "remedy", "error": err.to_string()}),
+                )?;
+                return Ok(());
+            }
+        };
+        self.record(
+            trace,
+            EventKind::PlanProposed,
+            json!({"stage": "remedy", "intents": intents}),
+        )?;
+        let mut remedies = Vec::with_capacity(intents.len());
+        for intent in intents {
+            let already_planned = planned
+                .iter()
+                .any(|entry| entry.intent.tool == intent.tool && entry.intent.args == intent.args);
+            if already_planned {
+                continue;
+            }
+            let tainted = intent.args.keys().cloned().collect();
+            remedies.push(self.govern(
+                trace,
+                intent,
+                request,
+                conversation,
+                Mode::Execute,
+                IntentSource::Planned { tainted },
+            )?);
+        }
+        progress(Progress::PlanReady(&remedies));
+        actions.extend(self.execute(trace, &remedies, progress)?);
+        planned.extend(remedies);
+        Ok(())
+    }
+
     /// Searches the plant's documents for `request` when any are indexed: a `search_documents`
     /// call decided by the governor and recorded like any other, run in both modes (it reads
     /// only the local index, filtered by the principal's clearance). Returns the passages
@@ -844,6 +1011,26 @@ impl Agent {
             reasoning: "plant documents are indexed: search them before planning".to_owned(),
             confidence: Confidence::High,
         };
+        let (_, searched) = self.own_read(trace, intent, request, conversation, progress)?;
+        Ok(searched
+            .iter()
+            .filter_map(|action| action.result.as_ref())
+            .flat_map(documents::passages_of)
+            .filter(|passage| documents::is_relevant(passage, false))
+            .collect())
+    }
+
+    /// A read the agent makes on its own rather than the model planning it (the document
+    /// search before planning, the status read of a repair): decided by the governor like any
+    /// intent, recorded, and run under its token in either mode.
+    fn own_read(
+        &self,
+        trace: &TraceId,
+        intent: Intent,
+        request: &str,
+        conversation: &airlock_store::ConversationId,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(PlannedIntent, Vec<Action>), AgentError> {
         let planned = self.govern(
             trace,
             intent,
@@ -854,13 +1041,8 @@ impl Agent {
                 tainted: BTreeSet::new(),
             },
         )?;
-        let searched = self.execute(trace, std::slice::from_ref(&planned), progress)?;
-        Ok(searched
-            .iter()
-            .filter_map(|action| action.result.as_ref())
-            .flat_map(documents::passages_of)
-            .filter(|passage| documents::is_relevant(passage, false))
-            .collect())
+        let ran = self.execute(trace, std::slice::from_ref(&planned), progress)?;
+        Ok((planned, ran))
     }
 
     /// The answer from document `passages` and tool `actions`, with citations.

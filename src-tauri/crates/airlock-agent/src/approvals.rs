@@ -326,9 +326,9 @@ impl Agent {
     /// requester.
     ///
     /// # Errors
-    /// [`ApprovalError`] when the request is unknown, not pending (denied, expired, already
-    /// approved), the approver is the requester or not in the approver group;
-    /// [`AgentError::Store`].
+    /// [`AgentError::ReadOnly`] in a read-only installation; [`ApprovalError`] when the
+    /// request is unknown, not pending (denied, expired, already approved), the approver is
+    /// the requester or not in the approver group; [`AgentError::Store`].
     pub fn approve(
         &self,
         id: &str,
@@ -336,6 +336,9 @@ impl Agent {
         comment: Option<&str>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<ApprovalOutcome, AgentError> {
+        if self.read_only() {
+            return Err(AgentError::ReadOnly);
+        }
         let approval = self.settle(id, approver, ApprovalVerdict::Approve, comment)?;
         let trace = TraceId::from(approval.trace_id.clone());
         let intent = Intent {

@@ -38,6 +38,16 @@ pub enum AgentError {
     /// An approval step was refused: its message says why and what to do.
     #[error(transparent)]
     Approval(#[from] crate::ApprovalError),
+    /// Execution was asked of a read-only installation.
+    #[error(
+        "this installation is read-only ([deployment] read_only = true in the policy's \
+         guards.toml): nothing is executed, approved or rolled back here; use plan mode, or ask \
+         an admin to change the deployment"
+    )]
+    ReadOnly,
+    /// A simulator change (fault injection, reset) was refused or could not be saved.
+    #[error("simulator: {0}")]
+    Simulator(#[from] airlock_core::ToolError),
     /// The runtime that drives the sandbox could not start (out of threads or memory).
     #[error("cannot start the sandbox runtime: {0}; free some memory or threads and try again")]
     Runtime(std::io::Error),

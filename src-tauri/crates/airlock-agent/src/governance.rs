@@ -157,6 +157,11 @@ impl Governance {
         )
     }
 
+    /// Whether this installation only plans (`[deployment] read_only` in guards.toml).
+    pub fn read_only(&self) -> bool {
+        self.governor.bundle().guards.deployment.read_only
+    }
+
     /// Approval requests and approvers' accounts, as the policy configures them.
     pub fn approvals_config(&self) -> &airlock_policy::config::ApprovalsConfig {
         &self.governor.bundle().guards.approvals

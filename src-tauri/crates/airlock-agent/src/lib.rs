@@ -13,6 +13,7 @@ mod error;
 mod governance;
 mod library;
 mod planner;
+mod remedy;
 mod request;
 mod sandboxed;
 mod scenario;

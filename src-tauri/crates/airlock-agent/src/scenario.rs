@@ -18,6 +18,13 @@ pub struct Scenario {
     pub mode: Mode,
     /// The expected outcome in words, for the table.
     pub outcome: String,
+    /// Subsystems of the simulated plant put down before the prompt (`airlock sim fault`).
+    #[serde(default)]
+    pub faults: Vec<String>,
+    /// The local account (created for the run, with the approver groups of the directory's
+    /// user of that name) that approves every request the prompt left waiting.
+    #[serde(default)]
+    pub approve_as: Option<String>,
     /// What is checked.
     pub expect: Expectation,
 }
@@ -41,6 +48,10 @@ pub struct Expectation {
     pub cites: Vec<String>,
     /// Text the cited passages must hold, one per `cites` entry.
     pub source_text: Vec<String>,
+    /// Tools that must wait for approval after the prompt, and run once approved.
+    pub approved_ran: Vec<String>,
+    /// Subsystem → state the system status must report at the end.
+    pub status_after: std::collections::BTreeMap<String, String>,
 }
 
 /// The verdict on one run.
@@ -163,6 +174,39 @@ impl Scenario {
     }
 }
 
+impl Scenario {
+    /// Judges what happened after the prompt: the calls that ran once approved (their tools),
+    /// and the system status read at the end (when the scenario checks one).
+    #[must_use]
+    pub fn judge_after(
+        &self,
+        approved: &[String],
+        status: Option<&serde_json::Value>,
+    ) -> Vec<String> {
+        let mut failures = Vec::new();
+        for tool in &self.expect.approved_ran {
+            if !approved.contains(tool) {
+                failures.push(format!("{tool} did not run after approval"));
+            }
+        }
+        for (subsystem, expected) in &self.expect.status_after {
+            let state = status
+                .and_then(|status| status["subsystems"].as_array())
+                .into_iter()
+                .flatten()
+                .find(|s| s["name"] == subsystem.as_str())
+                .and_then(|s| s["state"].as_str());
+            if state != Some(expected.as_str()) {
+                failures.push(format!(
+                    "{subsystem} is {} at the end, expected {expected}",
+                    state.unwrap_or("unknown")
+                ));
+            }
+        }
+        failures
+    }
+}
+
 fn describe(planned: &[&str], ran: &[&str]) -> String {
     let list = |tools: &[&str]| {
         if tools.is_empty() {
@@ -258,8 +302,37 @@ mod tests {
             prompt: "p".into(),
             mode,
             outcome: String::new(),
+            faults: Vec::new(),
+            approve_as: None,
             expect,
         }
+    }
+
+    #[test]
+    fn what_happens_after_the_prompt_is_judged_too() {
+        let s = scenario(
+            Mode::Execute,
+            Expectation {
+                approved_ran: vec!["restart".into()],
+                status_after: [("labelprintd".to_owned(), "up".to_owned())].into(),
+                ..Expectation::default()
+            },
+        );
+        let up = json!({"subsystems": [{"name": "labelprintd", "state": "up"}]});
+        let down = json!({"subsystems": [{"name": "labelprintd", "state": "down"}]});
+        assert!(s.judge_after(&["restart".into()], Some(&up)).is_empty());
+        let failures = s.judge_after(&[], Some(&down));
+        assert_eq!(
+            failures,
+            [
+                "restart did not run after approval",
+                "labelprintd is down at the end, expected up"
+            ]
+        );
+        assert_eq!(
+            s.judge_after(&["restart".into()], None),
+            ["labelprintd is unknown at the end, expected up"]
+        );
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! `airlock demo`: every scenario through the real model, judged, as a table.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_agent::{load_scenarios, Agent, AskOutcome};
+use airlock_agent::{load_scenarios, Agent, Approver, AskOutcome, Outcome, Scenario};
+use airlock_connectors::ops::GET_SYSTEM_STATUS;
+use airlock_core::Mode;
+use serde_json::Map;
+use zeroize::Zeroizing;
 
 use crate::demo_sap::DemoSap;
 use crate::paths::Paths;
@@ -40,23 +45,44 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
         paths.policy_dir.display()
     );
 
+    let mut approvers = Approvers::default();
     let mut rows = Vec::new();
     for scenario in &scenarios {
         eprintln!("running: {} ({})", scenario.name, scenario.mode);
+        for fault in &scenario.faults {
+            agent.inject_fault(fault, "down", "stopped: injected fault (demo)")?;
+        }
         let started = Instant::now();
         let (actual, governor, verdict) =
             match agent.ask(&scenario.prompt, scenario.mode, &mut |_| {}) {
                 Ok(outcome) => {
                     let judgement = scenario.judge(&outcome, agent.tools());
-                    let verdict = if judgement.passed {
+                    let mut actual = judgement.actual;
+                    let mut failures = judgement.failures;
+                    match after_prompt(&agent, scenario, &outcome, &mut approvers) {
+                        Ok((approved, status)) => {
+                            if !approved.is_empty() {
+                                actual.push_str(&format!(
+                                    "; approved and ran {}",
+                                    approved.join(", ")
+                                ));
+                            }
+                            failures.extend(scenario.judge_after(&approved, status.as_ref()));
+                        }
+                        Err(err) => failures.push(format!("after the prompt: {err}")),
+                    }
+                    let verdict = if failures.is_empty() {
                         "PASS".to_owned()
                     } else {
-                        format!("FAIL: {}", judgement.failures.join("; "))
+                        format!("FAIL: {}", failures.join("; "))
                     };
-                    (judgement.actual, decisions(&outcome), verdict)
+                    (actual, decisions(&outcome), verdict)
                 }
                 Err(err) => (format!("error: {err}"), "-".to_owned(), "FAIL".to_owned()),
             };
+        if !scenario.faults.is_empty() {
+            agent.reset_simulator()?;
+        }
         rows.push([
             scenario.name.clone(),
             scenario.mode.to_string(),
@@ -95,6 +121,66 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The local accounts this run created to approve with, and their passphrases (random, held
+/// in memory for the run only).
+#[derive(Default)]
+struct Approvers {
+    passphrases: HashMap<String, Zeroizing<String>>,
+}
+
+impl Approvers {
+    /// `name` signed in, its account created first (with the admin role, which the first
+    /// account needs, and `group`) when this run has not made it yet.
+    fn sign_in(&mut self, agent: &Agent, name: &str, group: &str) -> anyhow::Result<Approver> {
+        if !self.passphrases.contains_key(name) {
+            let passphrase = Zeroizing::new(uuid::Uuid::new_v4().simple().to_string());
+            let admin = match self.passphrases.iter().next() {
+                Some((admin, pass)) => Some(agent.sign_in(admin, pass)?),
+                None => None,
+            };
+            let roles = [airlock_agent::ADMIN_ROLE.to_owned(), group.to_owned()];
+            agent.add_account(name, &roles, &passphrase, admin.as_ref())?;
+            self.passphrases.insert(name.to_owned(), passphrase);
+        }
+        Ok(agent.sign_in(name, &self.passphrases[name])?)
+    }
+}
+
+/// What the scenario does after its prompt: approves the requests it left waiting as its
+/// `approve_as` account (returning the tools that then ran), and reads the system status
+/// with a typed call when it checks one.
+fn after_prompt(
+    agent: &Agent,
+    scenario: &Scenario,
+    outcome: &AskOutcome,
+    approvers: &mut Approvers,
+) -> anyhow::Result<(Vec<String>, Option<serde_json::Value>)> {
+    let mut approved = Vec::new();
+    if let Some(name) = &scenario.approve_as {
+        for entry in &outcome.plan {
+            let (Some(id), Outcome::RequireApproval { approver_group, .. }) =
+                (&entry.approval_id, &entry.decision.outcome)
+            else {
+                continue;
+            };
+            let approver = approvers.sign_in(agent, name, approver_group)?;
+            let result = agent.approve(id, &approver, Some("approved in the demo"), &mut |_| {})?;
+            if let Some(action) = result.action.filter(|action| action.error.is_none()) {
+                approved.push(action.tool);
+            }
+        }
+    }
+    let status = if scenario.expect.status_after.is_empty() {
+        None
+    } else {
+        let read = agent.call(GET_SYSTEM_STATUS, Map::new(), Mode::Execute, &mut |_| {})?;
+        read.actions_taken
+            .into_iter()
+            .find_map(|action| action.result)
+    };
+    Ok((approved, status))
 }
 
 /// Indexes the document corpus of `fixtures/docs` (its `corpus.txt`, labelled by its

@@ -10,6 +10,7 @@ mod models;
 mod paths;
 mod policy;
 mod sandbox;
+mod sim;
 mod vault;
 
 use std::path::PathBuf;
@@ -121,6 +122,26 @@ enum Command {
     /// The plant's documents that `ask` searches: add, list, remove, reindex, search, show.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Drills on the simulated plant: inject a fault, reset to the fixtures' snapshot.
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand)]
+enum SimCommand {
+    /// Put one subsystem of `airlock`'s system status down (or degraded) until it is restarted.
+    Fault {
+        /// The subsystem, as the system status names it (e.g. labelprintd).
+        service: String,
+        /// `down` or `degraded`.
+        #[arg(long, default_value = "down")]
+        state: String,
+        /// What the status shows about it.
+        #[arg(long, default_value = "stopped: injected fault (drill)")]
+        detail: String,
+    },
+    /// Forget injected faults and restarts: the status is the fixtures' snapshot again.
+    Reset,
 }
 
 #[derive(Subcommand)]
@@ -427,6 +448,12 @@ fn main() -> ExitCode {
         Command::Users(UsersCommand::Remove { name, admin }) => {
             approvals::remove_user(&paths, &name, &admin)
         }
+        Command::Sim(SimCommand::Fault {
+            service,
+            state,
+            detail,
+        }) => sim::fault(&paths, &service, &state, &detail),
+        Command::Sim(SimCommand::Reset) => sim::reset(&paths),
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
         Command::Docs(DocsCommand::Add {

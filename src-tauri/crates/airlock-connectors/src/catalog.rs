@@ -34,7 +34,7 @@ fn system_param() -> serde_json::Value {
         "type": "string",
         "minLength": 1,
         "maxLength": 32,
-        "description": "The target system's id, e.g. plant-ops or ops-dev."
+        "description": "The target system's id, e.g. plant-ops, pkg-line3 or ops-dev."
     })
 }
 
@@ -62,16 +62,17 @@ fn run_command() -> ToolSpec {
     )
 }
 
-fn restart_service() -> ToolSpec {
+/// `restart_service`, executed by the simulator ([`crate::ops`]).
+pub(crate) fn restart_service() -> ToolSpec {
     ToolSpec::new(
         "restart_service",
-        "Restart one service (e.g. labelprintd) on a system. Disruptive: needs approval, and \
-         is refused in production.",
+        "Restart one service that the system status reports down or degraded (e.g. labelprintd \
+         on pkg-line3). Disruptive: it needs approval.",
         json!({
             "type": "object",
             "properties": {
-                "service": {"type": "string", "pattern": "^[a-z][a-z0-9_.-]{0,39}$",
-                            "description": "The service name, e.g. labelprintd."},
+                "service": {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_.-]{0,39}$",
+                            "description": "The service's name as the system status lists it, e.g. labelprintd."},
                 "system": system_param()
             },
             "required": ["service", "system"],

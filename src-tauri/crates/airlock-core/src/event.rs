@@ -85,6 +85,9 @@ pub enum EventKind {
     ApproverRefused,
     /// A local account was added or removed.
     AccountsChanged,
+    /// The plant simulator's state was changed by hand: a fault injected for a drill, or a
+    /// reset to the fixtures' snapshot.
+    SimulatorChanged,
 }
 
 impl EventKind {
@@ -111,6 +114,7 @@ impl EventKind {
             EventKind::ApprovalExpired => "approval_expired",
             EventKind::ApproverRefused => "approver_refused",
             EventKind::AccountsChanged => "accounts_changed",
+            EventKind::SimulatorChanged => "simulator_changed",
         }
     }
 }

@@ -41,6 +41,16 @@ pub struct GuardsConfig {
     pub tools: BTreeMap<String, ToolRules>,
     /// Approval requests and the local accounts approvers sign in with.
     pub approvals: ApprovalsConfig,
+    /// How this installation may be used.
+    pub deployment: DeploymentConfig,
+}
+
+/// How this installation may be used.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeploymentConfig {
+    /// Plan mode only: nothing is executed, approved or rolled back. Default `false`.
+    pub read_only: bool,
 }
 
 /// Approval requests and approvers' local accounts.

@@ -10,23 +10,33 @@
 //! | [`GET_SYSTEM_STATUS`] | read   | CPU, memory, batch jobs, subsystems                 |
 //! | [`LIST_FILES`]        | read   | entries of one directory under `sim/`               |
 //! | [`SET_LOG_LEVEL`]     | write  | specification only; nothing executes it yet         |
+//! | `restart_service`     | write  | restarts one subsystem (with a state file only)     |
 //!
-//! Every executable tool only reads; nothing here writes anywhere.
+//! The fixtures are never written. A simulator given a state file
+//! ([`OpsSimulator::with_state_file`]) keeps there what changed since the snapshot: faults
+//! injected for a drill ([`OpsSimulator::inject_fault`]) and restarts, which
+//! `get_system_status` lays over the snapshot.
 
 mod args;
 mod error;
 mod files;
 mod log_level;
 mod logs;
+mod services;
 mod status;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use airlock_core::{Classification, Environment, SystemKind, Tool, ToolSpec, ToolTarget};
+use airlock_core::{
+    Classification, Environment, SystemKind, Tool, ToolError, ToolSpec, ToolTarget,
+};
+
+use services::ServiceStates;
 
 pub use error::OpsError;
 pub use logs::LogSource;
+pub use services::state_file;
 
 /// Name of the tool that reads the last lines of a log.
 pub const GET_LOGS: &str = "get_logs";
@@ -45,6 +55,7 @@ pub const SET_LOG_LEVEL: &str = "set_log_level";
 #[derive(Debug, Clone)]
 pub struct OpsSimulator {
     fixtures: Arc<Fixtures>,
+    states: Option<Arc<ServiceStates>>,
 }
 
 /// Where the simulator's data lives.
@@ -95,6 +106,50 @@ impl OpsSimulator {
         tracing::debug!(fixtures = %root.display(), "opened ops simulator");
         Ok(Self {
             fixtures: Arc::new(Fixtures { root }),
+            states: None,
+        })
+    }
+
+    /// This simulator keeping what changed since the snapshot (injected faults, restarts) in
+    /// `path` (see [`state_file`]); only such a simulator can restart services.
+    #[must_use]
+    pub fn with_state_file(mut self, path: PathBuf) -> Self {
+        self.states = Some(Arc::new(ServiceStates::new(path)));
+        self
+    }
+
+    /// Puts subsystem `service` in `state` (`down` or `degraded`) with `detail`, as a fault
+    /// for a drill or a demo; `get_system_status` reports it until a restart or
+    /// [`OpsSimulator::reset`].
+    ///
+    /// # Errors
+    /// [`ToolError::InvalidArgument`] for an unknown service or state, or when the simulator
+    /// has no state file; [`ToolError::Io`] when the state file cannot be written.
+    pub fn inject_fault(&self, service: &str, state: &str, detail: &str) -> Result<(), ToolError> {
+        if !matches!(state, "down" | "degraded") {
+            return Err(args::invalid(
+                "state",
+                format!("a fault leaves a service `down` or `degraded`, not `{state}`"),
+            ));
+        }
+        services::inject(&self.fixtures, self.states()?, service, state, detail)
+    }
+
+    /// Forgets injected faults and restarts: the status is the snapshot again.
+    ///
+    /// # Errors
+    /// [`ToolError::Io`] when the state file cannot be removed, or
+    /// [`ToolError::InvalidArgument`] when the simulator has no state file.
+    pub fn reset(&self) -> Result<(), ToolError> {
+        services::reset(self.states()?)
+    }
+
+    fn states(&self) -> Result<&ServiceStates, ToolError> {
+        self.states.as_deref().ok_or_else(|| {
+            args::invalid(
+                "state",
+                "this simulator was opened without a state file, so it cannot change anything",
+            )
         })
     }
 
@@ -116,15 +171,26 @@ impl OpsSimulator {
         ]
     }
 
-    /// The executable tools (all [`airlock_core::ToolEffect::Read`]), sharing this simulator,
-    /// in the same order as [`OpsSimulator::specs`]. `set_log_level` is not among them.
+    /// The executable tools, sharing this simulator: the reads in the order of
+    /// [`OpsSimulator::specs`], then `restart_service` when the simulator has a state file.
+    /// `set_log_level` is not among them.
     #[must_use]
     pub fn tools(&self) -> Vec<Arc<dyn Tool>> {
-        vec![
+        let mut tools: Vec<Arc<dyn Tool>> = vec![
             Arc::new(logs::LogsTool::new(Arc::clone(&self.fixtures))),
-            Arc::new(status::StatusTool::new(Arc::clone(&self.fixtures))),
+            Arc::new(status::StatusTool::new(
+                Arc::clone(&self.fixtures),
+                self.states.clone(),
+            )),
             Arc::new(files::ListFilesTool::new(Arc::clone(&self.fixtures))),
-        ]
+        ];
+        if let Some(states) = &self.states {
+            tools.push(Arc::new(services::RestartServiceTool::new(
+                Arc::clone(&self.fixtures),
+                Arc::clone(states),
+            )));
+        }
+        tools
     }
 }
 

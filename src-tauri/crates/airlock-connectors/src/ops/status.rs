@@ -1,12 +1,14 @@
 //! `get_system_status`: the current status snapshot from `status.json`.
 
 use std::fs;
+use std::path::Path;
 use std::sync::Arc;
 
 use airlock_core::{Tool, ToolEffect, ToolError, ToolSpec};
 use serde_json::{json, Map, Value};
 
 use super::args::reject_unknown;
+use super::services::ServiceStates;
 use super::{Fixtures, GET_SYSTEM_STATUS};
 
 /// A status file larger than this is refused: the snapshot is a few kilobytes.
@@ -35,13 +37,15 @@ pub(crate) fn spec() -> ToolSpec {
 pub(crate) struct StatusTool {
     spec: ToolSpec,
     fixtures: Arc<Fixtures>,
+    states: Option<Arc<ServiceStates>>,
 }
 
 impl StatusTool {
-    pub(crate) fn new(fixtures: Arc<Fixtures>) -> Self {
+    pub(crate) fn new(fixtures: Arc<Fixtures>, states: Option<Arc<ServiceStates>>) -> Self {
         Self {
             spec: spec(),
             fixtures,
+            states,
         }
     }
 }
@@ -53,41 +57,49 @@ impl Tool for StatusTool {
 
     fn invoke(&self, args: &Map<String, Value>) -> Result<Value, ToolError> {
         reject_unknown(args, &[])?;
-        let path = self.fixtures.status_file();
-        tracing::debug!(file = %path.display(), "get_system_status");
-        let io_error = |source| ToolError::Io {
-            context: format!("reading the status file {}", path.display()),
-            source,
-        };
-        let size = fs::metadata(&path).map_err(io_error)?.len();
-        if size > MAX_STATUS_BYTES {
-            return Err(ToolError::BadData(format!(
-                "the status file {} is {size} bytes, more than the limit of {MAX_STATUS_BYTES}",
-                path.display()
-            )));
-        }
-        let text = fs::read_to_string(&path).map_err(io_error)?;
-        let status: Value = serde_json::from_str(&text).map_err(|e| {
-            ToolError::BadData(format!(
-                "the status file {} is not valid JSON ({e}); fix or restore it",
-                path.display()
-            ))
-        })?;
-        if !status.is_object() {
-            return Err(ToolError::BadData(format!(
-                "the status file {} must hold a JSON object, not {}",
-                path.display(),
-                match status {
-                    Value::Array(_) => "an array",
-                    Value::String(_) => "a string",
-                    Value::Number(_) => "a number",
-                    Value::Bool(_) => "a boolean",
-                    _ => "null",
-                }
-            )));
+        let mut status = read_snapshot(&self.fixtures.status_file())?;
+        if let Some(states) = &self.states {
+            states.apply(&mut status)?;
         }
         Ok(status)
     }
+}
+
+/// The snapshot in `path`: a JSON object of at most [`MAX_STATUS_BYTES`].
+pub(crate) fn read_snapshot(path: &Path) -> Result<Value, ToolError> {
+    tracing::debug!(file = %path.display(), "get_system_status");
+    let io_error = |source| ToolError::Io {
+        context: format!("reading the status file {}", path.display()),
+        source,
+    };
+    let size = fs::metadata(path).map_err(io_error)?.len();
+    if size > MAX_STATUS_BYTES {
+        return Err(ToolError::BadData(format!(
+            "the status file {} is {size} bytes, more than the limit of {MAX_STATUS_BYTES}",
+            path.display()
+        )));
+    }
+    let text = fs::read_to_string(path).map_err(io_error)?;
+    let status: Value = serde_json::from_str(&text).map_err(|e| {
+        ToolError::BadData(format!(
+            "the status file {} is not valid JSON ({e}); fix or restore it",
+            path.display()
+        ))
+    })?;
+    if !status.is_object() {
+        return Err(ToolError::BadData(format!(
+            "the status file {} must hold a JSON object, not {}",
+            path.display(),
+            match status {
+                Value::Array(_) => "an array",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            }
+        )));
+    }
+    Ok(status)
 }
 
 #[cfg(test)]
