@@ -205,6 +205,41 @@ fn a_read_only_deployment_plans_but_never_executes() {
     assert!(tools_started(data.path()).is_empty());
 }
 
+#[test]
+fn a_reply_naming_the_system_answers_the_governors_question_in_the_same_conversation() {
+    let data = tempfile::tempdir().unwrap();
+    let asked = json(
+        &airlock(data.path())
+            .args(["call", "restart_service", "--json", "--args"])
+            .arg(r#"{"service": "labelprintd", "system": "plant-qa"}"#)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(asked["plan"][0]["decision"]["decision"], "clarify");
+    assert!(asked["answer"].as_str().unwrap().contains("ops-dev"));
+    let conversation = asked["audit"]["conversation_id"].as_str().unwrap();
+
+    let reply = json(
+        &airlock(data.path())
+            .args(["ask", "--json", "--conversation", conversation])
+            .arg("the dev one: ops-dev")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(reply["audit"]["conversation_id"], conversation);
+    let entry = &reply["plan"][0];
+    assert_eq!(entry["tool"], "restart_service", "{reply:#}");
+    assert_eq!(entry["args"]["system"], "ops-dev");
+    assert_eq!(entry["args"]["service"], "labelprintd");
+    assert_eq!(entry["decision"]["decision"], "require_approval");
+
+    let unknown = airlock(data.path())
+        .args(["ask", "--conversation", "no-such-id", "ops-dev"])
+        .output()
+        .unwrap();
+    assert_refused(&unknown, 1, &["no conversation `no-such-id`"]);
+}
+
 /// `airlock` on the database in `data` and the policy directory `policy`, without a model.
 fn airlock_with_policy(data: &Path, policy: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(support::airlock_bin());

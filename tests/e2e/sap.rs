@@ -266,6 +266,70 @@ fn a_governed_read_and_a_write_that_runs_once_a_maintenance_lead_approves_it() {
 }
 
 #[test]
+fn a_failing_step_stops_the_plan_and_the_completed_write_is_offered_for_rollback() {
+    let sim = simulator();
+    let policy = tempfile::tempdir().unwrap();
+    let mut env = Env::new(policy_allowing_sap_writes(policy.path()));
+    env.add_connection(&sim);
+    let plan = env.data.path().join("plan.json");
+    std::fs::write(
+        &plan,
+        r#"[
+            {"tool": "create_maintenance_order",
+             "args": {"equipment": "P-101", "description": "seal leak", "priority": "high"}},
+            {"tool": "list_files", "args": {"path": "no/such/folder"}},
+            {"tool": "get_system_status", "args": {}}
+        ]"#,
+    )
+    .unwrap();
+    let plan = plan.to_str().unwrap().to_owned();
+
+    let outcome = env.json(&["call", "--plan", &plan, "--mode", "execute", "--json"]);
+    let actions = outcome["actions_taken"].as_array().unwrap();
+    let ran: Vec<&str> = actions
+        .iter()
+        .map(|a| a["tool"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ran,
+        ["create_maintenance_order", "list_files"],
+        "{outcome:#}"
+    );
+    assert!(actions[0]["error"].is_null() && !actions[1]["error"].is_null());
+    let stop = &outcome["plan_stopped"];
+    assert_eq!(stop["failed"], "list_files");
+    assert_eq!(stop["skipped"], serde_json::json!(["get_system_status"]));
+    let offered = &stop["compensations"][0];
+    let decision = actions[0]["decision_id"].as_str().unwrap();
+    assert_eq!(offered["decision_id"], decision);
+    assert_eq!(offered["undo"]["tool"], "sap_set_order_status");
+    let answer = outcome["answer"].as_str().unwrap();
+    assert!(
+        answer.contains(&format!("airlock rollback {decision} --mode execute")),
+        "{answer}"
+    );
+    assert_eq!(sim.writes().len(), 1, "one order was created");
+
+    let undone = env.json(&["rollback", decision, "--mode", "execute", "--json"]);
+    assert_eq!(
+        undone["actions_taken"][0]["result"]["changed"]["after"], "DLFL",
+        "{undone}"
+    );
+    let rows = env.json(&["audit", "export", "--format", "json"]);
+    assert!(rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|row| row["kind"] == "plan_stopped"));
+    let bad = env.run(&["call", "--plan", "-"], Some("{not a list"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("JSON list of calls"));
+    let empty = env.run(&["call", "--plan", "-"], Some("[]"));
+    assert_eq!(empty.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("1 to 16 calls"));
+}
+
+#[test]
 fn a_completed_write_is_rolled_back_through_the_governor_and_only_once() {
     let sim = simulator();
     let policy = tempfile::tempdir().unwrap();

@@ -22,10 +22,13 @@ use crate::documents::{self, DocumentSearch};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
 use crate::sandboxed::SandboxRunner;
-use crate::{answer, check_request, remedy, AgentError, ToolRegistry};
+use crate::{answer, check_request, conversation, remedy, AgentError, ToolRegistry};
 
 /// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
 pub const AUDIT_KEY: &str = "audit-checkpoints";
+
+/// Most calls one typed plan may hold.
+pub const MAX_TYPED_CALLS: usize = 16;
 
 /// Longest tool result kept in an event, in characters.
 const MAX_EVENT_RESULT_CHARS: usize = 4_000;
@@ -168,6 +171,37 @@ impl Action {
     }
 }
 
+/// A write's undo, offered when a later step of its plan failed: `airlock rollback
+/// DECISION_ID` sends it through the governor.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Compensation {
+    /// The decision that allowed the write (what `rollback` takes).
+    pub decision_id: String,
+    /// The write.
+    pub tool: String,
+    /// The call that undoes it.
+    pub undo: Undo,
+}
+
+/// Why a plan stopped before its end.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanStop {
+    /// The call that failed.
+    pub failed: String,
+    /// Its error.
+    pub error: String,
+    /// The calls after it that were not run.
+    pub skipped: Vec<String>,
+    /// The undo of each write that completed before it.
+    pub compensations: Vec<Compensation>,
+}
+
+/// The calls a plan ran, and why it stopped early if it did.
+pub(crate) struct Execution {
+    pub(crate) actions: Vec<Action>,
+    pub(crate) stop: Option<PlanStop>,
+}
+
 /// Where to find a request's record.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AuditRef {
@@ -177,6 +211,17 @@ pub struct AuditRef {
     pub mode: Mode,
     /// The conversation it was stored in.
     pub conversation_id: String,
+}
+
+/// A tool call the operator typed.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypedCall {
+    /// The tool.
+    pub tool: String,
+    /// Its arguments.
+    #[serde(default)]
+    pub args: Map<String, Value>,
 }
 
 /// Where an intent came from.
@@ -223,6 +268,9 @@ pub struct AskOutcome {
     /// The document passages the answer was grounded on (searched before planning, in both
     /// modes, when documents are indexed and relevant; plus those of a planned search).
     pub sources: Vec<airlock_rag::Passage>,
+    /// Set when a call failed and the rest of the plan was not run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_stopped: Option<PlanStop>,
     /// Where it was recorded.
     pub audit: AuditRef,
 }
@@ -345,7 +393,8 @@ impl Agent {
         Ok(worker)
     }
 
-    /// Serves one request: check, plan, decide, run (in execute mode) and answer.
+    /// Serves one request in a new conversation: check, plan, decide, run (in execute mode)
+    /// and answer.
     ///
     /// # Errors
     /// [`AgentError`] when the request is refused, the store cannot record it, or the model
@@ -357,8 +406,37 @@ impl Agent {
         mode: Mode,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
+        self.ask_in(None, text, mode, progress)
+    }
+
+    /// Serves one request, as the next message of `conversation` when one is given: a reply
+    /// that answers the governor's question of the previous turn (naming the system it asked
+    /// for, or confirming an unsure call) has that call decided again with the answer, without
+    /// the model; any other request is planned seeing the last turns (bounded, see
+    /// [`conversation::context`]).
+    ///
+    /// # Errors
+    /// [`AgentError::UnknownConversation`], and as [`Agent::ask`].
+    pub fn ask_in(
+        &self,
+        conversation: Option<&str>,
+        text: &str,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
+        let (continued, earlier) = match conversation {
+            None => (None, Vec::new()),
+            Some(id) => {
+                let store = self.store();
+                let found = store
+                    .conversation(id)?
+                    .ok_or_else(|| AgentError::UnknownConversation(id.to_owned()))?;
+                let earlier = store.messages(&found)?;
+                (Some(found), earlier)
+            }
+        };
         let request = match check_request(text) {
             Ok(request) => request,
             Err(err) => {
@@ -370,7 +448,8 @@ impl Agent {
                 return Err(err.into());
             }
         };
-        let (conversation, admission) = self.receive(&trace, request, mode, Origin::Planned)?;
+        let (conversation, admission) =
+            self.receive(&trace, request, mode, Origin::Planned, continued)?;
         if let Outcome::Deny { reason } = &admission.outcome {
             let outcome = AskOutcome {
                 answer: format!("I did not act on this request: {reason}."),
@@ -379,43 +458,64 @@ impl Agent {
                 plan: Vec::new(),
                 actions_taken: Vec::new(),
                 sources: Vec::new(),
+                plan_stopped: None,
             };
             return self.deliver(&trace, &conversation, outcome);
         }
 
         let mut passages = self.consult_documents(&trace, request, &conversation, progress)?;
 
-        let plan = match self.plan(request, progress) {
-            Ok(plan) => plan,
-            Err(err) => {
+        let answered = self.answered_question(&earlier, request)?;
+        let answering = answered.is_some();
+        let plan = match answered {
+            Some(intents) => {
                 self.record(
                     &trace,
-                    EventKind::PlanFailed,
-                    json!({"error": err.to_string()}),
+                    EventKind::PlanProposed,
+                    json!({"stage": "question_answered", "intents": intents}),
                 )?;
-                return Err(err);
+                intents
+            }
+            None => {
+                let prompt = format!("{}{request}", conversation::context(&earlier));
+                let plan = match self.plan(&prompt, progress) {
+                    Ok(plan) => plan,
+                    Err(err) => {
+                        self.record(
+                            &trace,
+                            EventKind::PlanFailed,
+                            json!({"error": err.to_string()}),
+                        )?;
+                        return Err(err);
+                    }
+                };
+                self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
+                plan
             }
         };
-        self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
         let mut planned: Vec<PlannedIntent> = Vec::with_capacity(plan.len());
         for intent in plan {
-            let tainted = documents::tainted_args(&intent.args, &passages, request);
-            planned.push(self.govern(
-                &trace,
-                intent,
-                request,
-                &conversation,
-                mode,
-                IntentSource::Planned { tainted },
-            )?);
+            let source = if answering {
+                IntentSource::Typed
+            } else {
+                let tainted = documents::tainted_args(&intent.args, &passages, request);
+                IntentSource::Planned { tainted }
+            };
+            planned.push(self.govern(&trace, intent, request, &conversation, mode, source)?);
         }
         progress(Progress::PlanReady(&planned));
 
-        let mut actions = match mode {
-            Mode::Plan => Vec::new(),
+        let Execution {
+            mut actions,
+            stop: plan_stopped,
+        } = match mode {
+            Mode::Plan => Execution {
+                actions: Vec::new(),
+                stop: None,
+            },
             Mode::Execute => self.execute(&trace, &planned, progress)?,
         };
-        if mode == Mode::Execute && remedy::asks_to_remedy(request) {
+        if mode == Mode::Execute && plan_stopped.is_none() && remedy::asks_to_remedy(request) {
             self.remedy(
                 &trace,
                 request,
@@ -463,15 +563,42 @@ impl Agent {
                 None => answer,
             }
         };
+        let answer = match &plan_stopped {
+            Some(stop) => format!("{answer}\n\n{}", answer::stopped(stop)),
+            None => answer,
+        };
         let outcome = AskOutcome {
             answer,
             admission,
             plan: planned,
             actions_taken: actions,
             sources: passages,
+            plan_stopped,
             audit: AuditRef::new(&trace, mode, &conversation),
         };
         self.deliver(&trace, &conversation, outcome)
+    }
+
+    /// The calls `reply` answers when the conversation's last turn (`earlier`) ended in the
+    /// governor's questions and the reply answers every one (see [`conversation::answered`]).
+    fn answered_question(
+        &self,
+        earlier: &[airlock_store::StoredMessage],
+        reply: &str,
+    ) -> Result<Option<Vec<Intent>>, AgentError> {
+        let Some(last_trace) = earlier
+            .iter()
+            .rev()
+            .find(|message| message.role == "assistant")
+            .and_then(|message| message.trace_id.clone())
+        else {
+            return Ok(None);
+        };
+        let events = self.store().events_for(&TraceId::from(last_trace))?;
+        let questions = conversation::open_questions(&events);
+        Ok(conversation::answered(&questions, reply, |tool| {
+            self.governance.resource_choices(tool)
+        }))
     }
 
     /// [`AgentError::ReadOnly`] (recorded as a rejected request) for execute mode in a
@@ -507,11 +634,17 @@ impl Agent {
         text: &str,
         mode: Mode,
         origin: Origin,
+        continued: Option<airlock_store::ConversationId>,
     ) -> Result<(airlock_store::ConversationId, Decision), AgentError> {
         let conversation = {
             let store = self.store();
-            let title: String = text.chars().take(60).collect();
-            let conversation = store.create_conversation(&title)?;
+            let conversation = match continued {
+                Some(conversation) => conversation,
+                None => {
+                    let title: String = text.chars().take(60).collect();
+                    store.create_conversation(&title)?
+                }
+            };
             store.add_message(&conversation, "user", text, Some(trace.as_str()))?;
             conversation
         };
@@ -553,10 +686,8 @@ impl Agent {
         Ok(outcome)
     }
 
-    /// Runs one tool call the operator typed (`tool` with `args`), without the model: the
-    /// governor decides it exactly as a planned call (with no planner confidence), an allowed
-    /// call in execute mode gets its token and runs, and everything is recorded. The answer
-    /// states the results as they are.
+    /// Runs one tool call the operator typed (`tool` with `args`), without the model: see
+    /// [`Agent::call_plan`].
     ///
     /// # Errors
     /// [`AgentError`] when the store cannot record the call.
@@ -567,49 +698,95 @@ impl Agent {
         mode: Mode,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
+        let call = TypedCall {
+            tool: tool.to_owned(),
+            args,
+        };
+        self.call_plan(std::slice::from_ref(&call), mode, progress)
+    }
+
+    /// Runs a plan of tool calls the operator typed, in order, without the model: the governor
+    /// decides each exactly as a planned call (with no planner confidence), allowed calls in
+    /// execute mode get their tokens and run, and everything is recorded. A failing call stops
+    /// the plan (see [`PlanStop`]). The answer states the results as they are.
+    ///
+    /// # Errors
+    /// [`AgentError::TypedPlanSize`] for no calls or more than [`MAX_TYPED_CALLS`];
+    /// [`AgentError::ReadOnly`] for execute mode in a read-only installation;
+    /// [`AgentError`] when the store cannot record the calls.
+    pub fn call_plan(
+        &self,
+        calls: &[TypedCall],
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
+        if calls.is_empty() || calls.len() > MAX_TYPED_CALLS {
+            return Err(AgentError::TypedPlanSize(calls.len()));
+        }
         let trace = TraceId::new();
-        let text = format!("{tool} {}", Value::Object(args.clone()));
+        let text = calls
+            .iter()
+            .map(|call| format!("{} {}", call.tool, Value::Object(call.args.clone())))
+            .collect::<Vec<_>>()
+            .join("; ");
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
-        let (conversation, admission) = self.receive(&trace, &text, mode, Origin::Typed)?;
-        let (answer, plan, actions) = if let Outcome::Deny { reason } = &admission.outcome {
+        let (conversation, admission) = self.receive(&trace, &text, mode, Origin::Typed, None)?;
+        let (answer, plan, execution) = if let Outcome::Deny { reason } = &admission.outcome {
             (
                 format!("I did not act on this call: {reason}."),
                 Vec::new(),
-                Vec::new(),
+                Execution {
+                    actions: Vec::new(),
+                    stop: None,
+                },
             )
         } else {
-            let intent = Intent {
-                tool: tool.to_owned(),
-                args,
-                reasoning: "typed by the operator".to_owned(),
-                confidence: Confidence::High,
-            };
-            let planned = vec![self.govern(
-                &trace,
-                intent,
-                &text,
-                &conversation,
-                mode,
-                IntentSource::Typed,
-            )?];
+            let mut planned = Vec::with_capacity(calls.len());
+            for call in calls {
+                let intent = Intent {
+                    tool: call.tool.clone(),
+                    args: call.args.clone(),
+                    reasoning: "typed by the operator".to_owned(),
+                    confidence: Confidence::High,
+                };
+                planned.push(self.govern(
+                    &trace,
+                    intent,
+                    &text,
+                    &conversation,
+                    mode,
+                    IntentSource::Typed,
+                )?);
+            }
             progress(Progress::PlanReady(&planned));
-            let actions = match mode {
-                Mode::Plan => Vec::new(),
+            let execution = match mode {
+                Mode::Plan => Execution {
+                    actions: Vec::new(),
+                    stop: None,
+                },
                 Mode::Execute => self.execute(&trace, &planned, progress)?,
             };
-            let answer = if actions.is_empty() {
+            let mut answer = if execution.actions.is_empty() {
                 answer::without_results(&planned, mode == Mode::Execute)
             } else {
-                answer::as_recorded(&actions)
+                let mut answer = answer::as_recorded(&execution.actions);
+                if let Some(not_run) = answer::not_run(&planned) {
+                    answer = format!("{answer}\n\n{not_run}");
+                }
+                answer
             };
-            (answer, planned, actions)
+            if let Some(stop) = &execution.stop {
+                answer = format!("{answer}\n\n{}", answer::stopped(stop));
+            }
+            (answer, planned, execution)
         };
         let outcome = AskOutcome {
             answer,
             admission,
             plan,
-            actions_taken: actions,
+            actions_taken: execution.actions,
             sources: Vec::new(),
+            plan_stopped: execution.stop,
             audit: AuditRef::new(&trace, mode, &conversation),
         };
         self.deliver(&trace, &conversation, outcome)
@@ -791,24 +968,28 @@ impl Agent {
         trace: &TraceId,
         planned: &[PlannedIntent],
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<Vec<Action>, AgentError> {
+    ) -> Result<Execution, AgentError> {
         self.execute_as(trace, self.principal(), planned, progress)
     }
 
     /// Runs the allowed or approved (token-holding) intents of `planned` on behalf of
-    /// `principal`, each only once its token verifies for that principal and exact call.
+    /// `principal`, in order, each only once its token verifies for that principal and exact
+    /// call. A call that fails (or whose token does not verify) stops the plan: the rest is
+    /// not run, and the undo of each write completed before it is offered (recorded as
+    /// plan_stopped).
     pub(crate) fn execute_as(
         &self,
         trace: &TraceId,
         principal: &str,
         planned: &[PlannedIntent],
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<Vec<Action>, AgentError> {
-        let mut actions = Vec::new();
-        for entry in planned
+    ) -> Result<Execution, AgentError> {
+        let runnable: Vec<&PlannedIntent> = planned
             .iter()
             .filter(|e| e.decision.is_allow() || e.token.is_some())
-        {
+            .collect();
+        let mut actions = Vec::new();
+        for (index, entry) in runnable.iter().enumerate() {
             let intent = &entry.intent;
             let verified = match self
                 .governance
@@ -821,7 +1002,13 @@ impl Agent {
                         EventKind::TokenRejected,
                         json!({"tool": intent.tool, "decision_id": entry.decision.id, "error": err.to_string()}),
                     )?;
-                    continue;
+                    let error = format!("its intent token was refused: {err}");
+                    let stop =
+                        self.stop_plan(trace, intent, error, &runnable[index + 1..], &actions)?;
+                    return Ok(Execution {
+                        actions,
+                        stop: Some(stop),
+                    });
                 }
             };
             let sandboxed = intent.tool == airlock_sandbox::RUN_COMMAND;
@@ -889,9 +1076,53 @@ impl Agent {
                 }
             };
             progress(Progress::ToolFinished(&action));
+            let failed = action.error.clone();
             actions.push(action);
+            if let Some(error) = failed {
+                let stop =
+                    self.stop_plan(trace, intent, error, &runnable[index + 1..], &actions)?;
+                return Ok(Execution {
+                    actions,
+                    stop: Some(stop),
+                });
+            }
         }
-        Ok(actions)
+        Ok(Execution {
+            actions,
+            stop: None,
+        })
+    }
+
+    /// Records that `failed` stopped its plan before `skipped`, offering the undo of each
+    /// write among `completed`.
+    fn stop_plan(
+        &self,
+        trace: &TraceId,
+        failed: &Intent,
+        error: String,
+        skipped: &[&PlannedIntent],
+        completed: &[Action],
+    ) -> Result<PlanStop, AgentError> {
+        let stop = PlanStop {
+            failed: failed.tool.clone(),
+            error,
+            skipped: skipped
+                .iter()
+                .map(|entry| entry.intent.tool.clone())
+                .collect(),
+            compensations: completed
+                .iter()
+                .filter_map(|action| {
+                    action.undo().map(|undo| Compensation {
+                        decision_id: action.decision_id.clone(),
+                        tool: action.tool.clone(),
+                        undo,
+                    })
+                })
+                .collect(),
+        };
+        self.record(trace, EventKind::PlanStopped, json!(stop))?;
+        Ok(stop)
     }
 
     /// Repairs what the health reads show failed, for a request that asks for a repair: reads
@@ -981,7 +1212,7 @@ impl Agent {
             )?);
         }
         progress(Progress::PlanReady(&remedies));
-        actions.extend(self.execute(trace, &remedies, progress)?);
+        actions.extend(self.execute(trace, &remedies, progress)?.actions);
         planned.extend(remedies);
         Ok(())
     }
@@ -1042,7 +1273,7 @@ impl Agent {
             },
         )?;
         let ran = self.execute(trace, std::slice::from_ref(&planned), progress)?;
-        Ok((planned, ran))
+        Ok((planned, ran.actions))
     }
 
     /// The answer from document `passages` and tool `actions`, with citations.

@@ -7,7 +7,7 @@ use airlock_llm::{ChatMessage, GenerateRequest, Role};
 use airlock_policy::Outcome;
 use airlock_rag::Passage;
 
-use crate::{Action, PlannedIntent};
+use crate::{Action, PlanStop, PlannedIntent};
 
 /// Longest piece of one tool result shown to the model.
 const MAX_RESULT_CHARS: usize = 2_000;
@@ -369,6 +369,31 @@ pub(crate) fn not_run(plan: &[PlannedIntent]) -> Option<String> {
     Some(out)
 }
 
+/// What a plan that stopped early did not do, and how to undo what it did.
+pub(crate) fn stopped(stop: &PlanStop) -> String {
+    let mut out = format!(
+        "The plan stopped: `{}` failed ({}).",
+        stop.failed, stop.error
+    );
+    if !stop.skipped.is_empty() {
+        let skipped: Vec<String> = stop
+            .skipped
+            .iter()
+            .map(|tool| format!("`{tool}`"))
+            .collect();
+        let _ = write!(out, " Not run after it: {}.", skipped.join(", "));
+    }
+    for compensation in &stop.compensations {
+        let _ = write!(
+            out,
+            " `{}` completed; `airlock rollback {} --mode execute` undoes it with `{}` (decided by \
+             the governor like any call).",
+            compensation.tool, compensation.decision_id, compensation.undo.tool
+        );
+    }
+    out
+}
+
 /// One sentence per intent of `plan` on what the governor decided.
 fn describe(plan: &[PlannedIntent], executing: bool, out: &mut String) {
     for entry in plan {
@@ -615,6 +640,31 @@ mod tests {
         assert!(user.contains("[1] [Manual, p. 2]:\n<<<\ntext 1\n>>>"));
         assert!(user.contains("[2] get_system_status"));
         assert!(request.messages[0].content.contains("never instructions"));
+    }
+
+    #[test]
+    fn a_stopped_plan_names_the_failure_what_was_skipped_and_each_undo() {
+        let mut undo_args = Map::new();
+        undo_args.insert("order_id".into(), json!("PO-4711"));
+        let stop = PlanStop {
+            failed: "list_files".into(),
+            error: "no such directory".into(),
+            skipped: vec!["get_system_status".into()],
+            compensations: vec![crate::Compensation {
+                decision_id: "d-1".into(),
+                tool: "mes_update_work_order_status".into(),
+                undo: airlock_core::Undo {
+                    tool: "mes_undo_work_order_status".into(),
+                    args: undo_args,
+                },
+            }],
+        };
+        let text = stopped(&stop);
+        assert!(text.starts_with("The plan stopped: `list_files` failed (no such directory)."));
+        assert!(text.contains("Not run after it: `get_system_status`."));
+        assert!(text.contains(
+            "`airlock rollback d-1 --mode execute` undoes it with `mes_undo_work_order_status`"
+        ));
     }
 
     #[test]

@@ -372,6 +372,7 @@ impl Agent {
         };
         let action = self
             .execute_as(&trace, &approval.requester, &[entry], progress)?
+            .actions
             .pop();
         let (status, result) = match &action {
             Some(action) if action.error.is_none() => (

@@ -38,6 +38,16 @@ pub enum AgentError {
     /// An approval step was refused: its message says why and what to do.
     #[error(transparent)]
     Approval(#[from] crate::ApprovalError),
+    /// No conversation has the id a request was to continue.
+    #[error("no conversation `{0}`: the id is printed after each answer (`conversation …`); leave out --conversation to start a new one")]
+    UnknownConversation(String),
+    /// A typed plan with no calls, or more than [`crate::MAX_TYPED_CALLS`].
+    #[error(
+        "a typed plan holds 1 to {max} calls, this one {count}; split it into several plans",
+        max = crate::MAX_TYPED_CALLS,
+        count = .0
+    )]
+    TypedPlanSize(usize),
     /// Execution was asked of a read-only installation.
     #[error(
         "this installation is read-only ([deployment] read_only = true in the policy's \

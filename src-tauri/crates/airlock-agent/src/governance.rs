@@ -167,6 +167,23 @@ impl Governance {
         &self.governor.bundle().guards.approvals
     }
 
+    /// For a tool whose target is named by an argument: that argument, and the ids of the
+    /// systems (or documents) the directory knows.
+    pub fn resource_choices(&self, tool: &str) -> Option<(String, Vec<String>)> {
+        let bundle = self.governor.bundle();
+        let rules = bundle.guards.tools.get(tool)?;
+        let param = rules.resource_param.clone()?;
+        let known = match rules.resource_kind {
+            airlock_policy::config::ResourceKind::System => {
+                bundle.directory.systems.keys().cloned().collect()
+            }
+            airlock_policy::config::ResourceKind::Document => {
+                bundle.directory.documents.keys().cloned().collect()
+            }
+        };
+        Some((param, known))
+    }
+
     /// The roles and groups the policy's directory gives `name` (none for a stranger).
     pub fn memberships(&self, name: &str) -> Vec<String> {
         self.governor.bundle().directory.memberships(name)

@@ -8,6 +8,7 @@ mod agent;
 mod answer;
 mod approvals;
 mod connections;
+mod conversation;
 mod documents;
 mod error;
 mod governance;
@@ -20,8 +21,8 @@ mod scenario;
 mod tools;
 
 pub use agent::{
-    os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, PlannedIntent, Progress,
-    AUDIT_KEY,
+    os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, PlanStop,
+    PlannedIntent, Progress, TypedCall, AUDIT_KEY, MAX_TYPED_CALLS,
 };
 pub use airlock_llm::registry::{
     default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,

@@ -25,6 +25,10 @@ pub struct Scenario {
     /// user of that name) that approves every request the prompt left waiting.
     #[serde(default)]
     pub approve_as: Option<String>,
+    /// The operator's next message in the same conversation (e.g. the answer to Airlock's
+    /// question); its plan is judged by `expect.reply_planned`.
+    #[serde(default)]
+    pub reply: Option<String>,
     /// What is checked.
     pub expect: Expectation,
 }
@@ -52,6 +56,9 @@ pub struct Expectation {
     pub approved_ran: Vec<String>,
     /// Subsystem → state the system status must report at the end.
     pub status_after: std::collections::BTreeMap<String, String>,
+    /// The prompt must end in a question (a `clarify` decision) and the reply's plan must
+    /// hold each of these tools, none of them in question any more.
+    pub reply_planned: Vec<String>,
 }
 
 /// The verdict on one run.
@@ -175,6 +182,36 @@ impl Scenario {
 }
 
 impl Scenario {
+    /// Judges the reply of a clarification round trip: the prompt's plan asked a question,
+    /// and the reply's plan holds every `expect.reply_planned` tool with no question left.
+    #[must_use]
+    pub fn judge_reply(&self, prompt: &AskOutcome, reply: &AskOutcome) -> Vec<String> {
+        let mut failures = Vec::new();
+        let asked = |outcome: &AskOutcome| {
+            outcome.plan.iter().any(|entry| {
+                matches!(
+                    entry.decision.outcome,
+                    airlock_policy::Outcome::Clarify { .. }
+                )
+            })
+        };
+        if !asked(prompt) {
+            failures.push("the prompt's plan asked no question".to_owned());
+        }
+        if asked(reply) {
+            failures.push("the reply left a question open".to_owned());
+        }
+        for tool in &self.expect.reply_planned {
+            if !reply.plan.iter().any(|entry| &entry.intent.tool == tool) {
+                failures.push(format!("the reply's plan has no {tool}"));
+            }
+        }
+        if reply.audit.conversation_id != prompt.audit.conversation_id {
+            failures.push("the reply went to another conversation".to_owned());
+        }
+        failures
+    }
+
     /// Judges what happened after the prompt: the calls that ran once approved (their tools),
     /// and the system status read at the end (when the scenario checks one).
     #[must_use]
@@ -288,6 +325,7 @@ mod tests {
                 })
                 .collect(),
             sources: Vec::new(),
+            plan_stopped: None,
             audit: AuditRef {
                 trace_id: "t".into(),
                 mode,
@@ -304,6 +342,7 @@ mod tests {
             outcome: String::new(),
             faults: Vec::new(),
             approve_as: None,
+            reply: None,
             expect,
         }
     }

@@ -3,7 +3,9 @@
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
-use airlock_agent::{Agent, AgentError, AskOutcome, Outcome, PlannedIntent, Progress, Stream};
+use airlock_agent::{
+    Agent, AgentError, AskOutcome, Outcome, PlannedIntent, Progress, Stream, TypedCall,
+};
 use airlock_core::Mode;
 use serde_json::{Map, Value};
 
@@ -12,7 +14,13 @@ use crate::paths::Paths;
 /// Exit code for a request refused before planning (bad input).
 const EXIT_BAD_REQUEST: u8 = 2;
 
-pub fn run(paths: &Paths, text: Option<&str>, mode: Mode, json: bool) -> anyhow::Result<ExitCode> {
+pub fn run(
+    paths: &Paths,
+    text: Option<&str>,
+    conversation: Option<&str>,
+    mode: Mode,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let request = match text {
         Some(text) if text != "-" => text.to_owned(),
         _ => match airlock_agent::read_request(io::stdin().lock()) {
@@ -25,7 +33,9 @@ pub fn run(paths: &Paths, text: Option<&str>, mode: Mode, json: bool) -> anyhow:
     };
     let agent = Agent::open(paths.agent_config()?)?;
     let mut printer = Printer::new(json);
-    let outcome = match agent.ask(&request, mode, &mut |event| printer.show(&event)) {
+    let outcome = match agent.ask_in(conversation, &request, mode, &mut |event| {
+        printer.show(&event);
+    }) {
         Ok(outcome) => outcome,
         Err(AgentError::Request(err)) => {
             eprintln!("error: {err}");
@@ -56,6 +66,45 @@ pub fn call(
     let agent = Agent::open(paths.agent_config()?)?;
     let mut printer = Printer::new(json);
     let outcome = agent.call(tool, args, mode, &mut |event| printer.show(&event))?;
+    report(&mut printer, &outcome, json, false)
+}
+
+/// `airlock call --plan FILE`: calls typed by the operator, decided and (in execute mode) run
+/// in order until one fails.
+pub fn call_plan(
+    paths: &Paths,
+    plan: &std::path::Path,
+    mode: Mode,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let text = if plan.as_os_str() == "-" {
+        let mut text = String::new();
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut text)?;
+        text
+    } else {
+        std::fs::read_to_string(plan)
+            .map_err(|err| anyhow::anyhow!("cannot read the plan {}: {err}", plan.display()))?
+    };
+    let calls: Vec<TypedCall> = match serde_json::from_str(&text) {
+        Ok(calls) => calls,
+        Err(err) => {
+            eprintln!(
+                "error: the plan must be a JSON list of calls, e.g. \
+                 '[{{\"tool\": \"get_system_status\", \"args\": {{}}}}]' ({err})"
+            );
+            return Ok(ExitCode::from(EXIT_BAD_REQUEST));
+        }
+    };
+    let agent = Agent::open(paths.agent_config()?)?;
+    let mut printer = Printer::new(json);
+    let outcome = match agent.call_plan(&calls, mode, &mut |event| printer.show(&event)) {
+        Ok(outcome) => outcome,
+        Err(err @ AgentError::TypedPlanSize(_)) => {
+            eprintln!("error: {err}");
+            return Ok(ExitCode::from(EXIT_BAD_REQUEST));
+        }
+        Err(err) => return Err(err.into()),
+    };
     report(&mut printer, &outcome, json, false)
 }
 

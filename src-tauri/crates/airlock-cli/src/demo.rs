@@ -59,6 +59,23 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
                     let judgement = scenario.judge(&outcome, agent.tools());
                     let mut actual = judgement.actual;
                     let mut failures = judgement.failures;
+                    if let Some(reply) = &scenario.reply {
+                        match agent.ask_in(
+                            Some(&outcome.audit.conversation_id),
+                            reply,
+                            scenario.mode,
+                            &mut |_| {},
+                        ) {
+                            Ok(answered) => {
+                                actual.push_str(&format!(
+                                    "; reply planned {}",
+                                    planned_tools(&answered)
+                                ));
+                                failures.extend(scenario.judge_reply(&outcome, &answered));
+                            }
+                            Err(err) => failures.push(format!("the reply failed: {err}")),
+                        }
+                    }
                     match after_prompt(&agent, scenario, &outcome, &mut approvers) {
                         Ok((approved, status)) => {
                             if !approved.is_empty() {
@@ -206,6 +223,19 @@ fn index_documents(paths: &Paths, config: &airlock_agent::AgentConfig) -> anyhow
         results.len(),
         docs.display()
     ))
+}
+
+/// The tools of `outcome`'s plan, or `nothing`.
+fn planned_tools(outcome: &AskOutcome) -> String {
+    if outcome.plan.is_empty() {
+        return "nothing".to_owned();
+    }
+    outcome
+        .plan
+        .iter()
+        .map(|entry| entry.intent.tool.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The governor's word on the request when it refused it, else each intent's tool, the

@@ -55,6 +55,10 @@ enum Command {
     Ask {
         /// The request.
         text: Option<String>,
+        /// Continue this conversation (its id is printed after each answer): a reply to a
+        /// question Airlock asked, or a follow-up that sees the last turns.
+        #[arg(long, value_name = "ID")]
+        conversation: Option<String>,
         /// `plan` shows what would run and runs nothing; `execute` runs what may run.
         #[arg(long, default_value = "plan")]
         mode: Mode,
@@ -62,14 +66,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Decide one tool call typed by you (no model) and, in execute mode, run it if allowed.
-    /// Recorded like any request.
+    /// Decide one tool call typed by you (no model) and, in execute mode, run it if allowed;
+    /// or a plan of calls from a file (`--plan`), run in order until one fails. Recorded like
+    /// any request.
     Call {
         /// The tool, e.g. run_command.
-        tool: String,
+        #[arg(required_unless_present = "plan")]
+        tool: Option<String>,
         /// Its arguments as a JSON object.
         #[arg(long, default_value = "{}")]
         args: String,
+        /// A JSON file (or `-` for stdin) holding a list of calls:
+        /// `[{"tool": "...", "args": {...}}, ...]`.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["tool"])]
+        plan: Option<PathBuf>,
         /// `plan` shows the governor's decision and runs nothing; `execute` runs what may run.
         #[arg(long, default_value = "plan")]
         mode: Mode,
@@ -390,13 +400,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let paths = paths::Paths::resolve(&cli);
     let result = match cli.command {
-        Command::Ask { text, mode, json } => ask::run(&paths, text.as_deref(), mode, json),
+        Command::Ask {
+            text,
+            conversation,
+            mode,
+            json,
+        } => ask::run(&paths, text.as_deref(), conversation.as_deref(), mode, json),
         Command::Call {
             tool,
             args,
+            plan,
             mode,
             json,
-        } => ask::call(&paths, &tool, &args, mode, json),
+        } => match (tool, plan) {
+            (_, Some(plan)) => ask::call_plan(&paths, &plan, mode, json),
+            (Some(tool), None) => ask::call(&paths, &tool, &args, mode, json),
+            (None, None) => unreachable!("clap requires a tool or --plan"),
+        },
         Command::Rollback {
             decision_id,
             mode,

@@ -85,6 +85,9 @@ pub enum EventKind {
     ApproverRefused,
     /// A local account was added or removed.
     AccountsChanged,
+    /// A call of a multi-step plan failed: the rest of the plan was not run, and the undo of
+    /// each completed write is offered.
+    PlanStopped,
     /// The plant simulator's state was changed by hand: a fault injected for a drill, or a
     /// reset to the fixtures' snapshot.
     SimulatorChanged,
@@ -114,6 +117,7 @@ impl EventKind {
             EventKind::ApprovalExpired => "approval_expired",
             EventKind::ApproverRefused => "approver_refused",
             EventKind::AccountsChanged => "accounts_changed",
+            EventKind::PlanStopped => "plan_stopped",
             EventKind::SimulatorChanged => "simulator_changed",
         }
     }
