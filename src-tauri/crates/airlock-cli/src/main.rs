@@ -6,6 +6,7 @@ mod audit;
 mod demo;
 mod demo_sap;
 mod docs;
+mod mcp;
 mod models;
 mod paths;
 mod policy;
@@ -135,6 +136,17 @@ enum Command {
     /// Drills on the simulated plant: inject a fault, reset to the fixtures' snapshot.
     #[command(subcommand)]
     Sim(SimCommand),
+    /// The Model Context Protocol: serve Airlock's governed tools to another MCP client.
+    #[command(subcommand)]
+    Mcp(McpCommand),
+}
+
+#[derive(Subcommand)]
+enum McpCommand {
+    /// Serve the governed tools on stdin/stdout, as the OS user that starts it: every call is
+    /// decided by the governor in execute mode, waits for approval when the policy says so,
+    /// and is recorded.
+    Serve,
 }
 
 #[derive(Subcommand)]
@@ -474,6 +486,7 @@ fn main() -> ExitCode {
             detail,
         }) => sim::fault(&paths, &service, &state, &detail),
         Command::Sim(SimCommand::Reset) => sim::reset(&paths),
+        Command::Mcp(McpCommand::Serve) => mcp::serve(&paths),
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
         Command::Docs(DocsCommand::Add {
