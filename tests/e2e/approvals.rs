@@ -240,6 +240,66 @@ fn a_reply_naming_the_system_answers_the_governors_question_in_the_same_conversa
     assert_refused(&unknown, 1, &["no conversation `no-such-id`"]);
 }
 
+#[test]
+fn the_event_stream_shows_each_decision_tool_and_approval_as_json_lines() {
+    let data = tempfile::tempdir().unwrap();
+    let events = |tool: &str, args: &str| -> Vec<Value> {
+        let output = airlock(data.path())
+            .args([
+                "call", tool, "--mode", "execute", "--events", "--args", args,
+            ])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every line is one JSON event"))
+            .collect()
+    };
+    let names = |events: &[Value]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["event"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let read = events("get_system_status", "{}");
+    assert_eq!(
+        names(&read),
+        [
+            "decision",
+            "plan_proposed",
+            "tool_started",
+            "tool_finished",
+            "answer"
+        ]
+    );
+    assert_eq!(read[0]["intent"]["decision"]["decision"], "allow");
+    assert!(!read[0]["intent"]["decision"]["trace"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(read[3]["action"]["result"]["hostname"], "opsmon01");
+    assert_eq!(
+        read[4]["outcome"]["actions_taken"][0]["tool"],
+        "get_system_status"
+    );
+
+    let write = events(
+        "restart_service",
+        r#"{"service": "labelprintd", "system": "pkg-line3"}"#,
+    );
+    assert_eq!(
+        names(&write),
+        ["decision", "approval_requested", "plan_proposed", "answer"]
+    );
+    assert_eq!(write[1]["approver_group"], "maintenance-leads");
+    assert_eq!(write[1]["args"]["system"], "pkg-line3");
+    let id = write[1]["approval_id"].as_str().unwrap();
+    assert_eq!(write[3]["outcome"]["plan"][0]["approval_id"], id);
+}
+
 /// `airlock` on the database in `data` and the policy directory `policy`, without a model.
 fn airlock_with_policy(data: &Path, policy: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(support::airlock_bin());

@@ -213,6 +213,28 @@ pub struct AuditRef {
     pub conversation_id: String,
 }
 
+/// The request an intent belongs to: its trace, its text and its conversation.
+#[derive(Clone, Copy)]
+struct Turn<'a> {
+    trace: &'a TraceId,
+    request: &'a str,
+    conversation: &'a airlock_store::ConversationId,
+}
+
+impl<'a> Turn<'a> {
+    fn new(
+        trace: &'a TraceId,
+        request: &'a str,
+        conversation: &'a airlock_store::ConversationId,
+    ) -> Self {
+        Self {
+            trace,
+            request,
+            conversation,
+        }
+    }
+}
+
 /// A tool call the operator typed.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -286,6 +308,17 @@ pub enum Progress<'a> {
     PlanToken(&'a str),
     /// The finished plan with decisions.
     PlanReady(&'a [PlannedIntent]),
+    /// The governor decided one intent.
+    Decision(&'a PlannedIntent),
+    /// A call waits for a human: its approval request.
+    ApprovalRequested {
+        /// The approval request's id.
+        id: &'a str,
+        /// The call that waits.
+        intent: &'a Intent,
+        /// Who may approve it.
+        approver_group: &'a str,
+    },
     /// A tool call is starting.
     ToolStarted(&'a Intent),
     /// Output of a running tool (the sandbox streams it as the command writes it).
@@ -294,6 +327,10 @@ pub enum Progress<'a> {
     ToolFinished(&'a Action),
     /// A piece of the answer as the model writes it.
     AnswerToken(&'a str),
+    /// The request's outcome, stored and recorded.
+    Answer(&'a AskOutcome),
+    /// The request failed.
+    Error(&'a AgentError),
 }
 
 /// The orchestrator. Shareable between threads; requests are served one at a time by the model.
@@ -424,6 +461,17 @@ impl Agent {
         mode: Mode,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
+        self.serve(conversation, text, mode, progress)
+            .inspect_err(|err| progress(Progress::Error(err)))
+    }
+
+    fn serve(
+        &self,
+        conversation: Option<&str>,
+        text: &str,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
         let (continued, earlier) = match conversation {
@@ -460,7 +508,7 @@ impl Agent {
                 sources: Vec::new(),
                 plan_stopped: None,
             };
-            return self.deliver(&trace, &conversation, outcome);
+            return self.deliver(&trace, &conversation, outcome, progress);
         }
 
         let mut passages = self.consult_documents(&trace, request, &conversation, progress)?;
@@ -501,7 +549,13 @@ impl Agent {
                 let tainted = documents::tainted_args(&intent.args, &passages, request);
                 IntentSource::Planned { tainted }
             };
-            planned.push(self.govern(&trace, intent, request, &conversation, mode, source)?);
+            planned.push(self.govern(
+                Turn::new(&trace, request, &conversation),
+                intent,
+                mode,
+                source,
+                progress,
+            )?);
         }
         progress(Progress::PlanReady(&planned));
 
@@ -576,7 +630,7 @@ impl Agent {
             plan_stopped,
             audit: AuditRef::new(&trace, mode, &conversation),
         };
-        self.deliver(&trace, &conversation, outcome)
+        self.deliver(&trace, &conversation, outcome, progress)
     }
 
     /// The calls `reply` answers when the conversation's last turn (`earlier`) ended in the
@@ -671,6 +725,7 @@ impl Agent {
         trace: &TraceId,
         conversation: &airlock_store::ConversationId,
         outcome: AskOutcome,
+        progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
         self.store().add_message(
             conversation,
@@ -683,6 +738,7 @@ impl Agent {
             EventKind::AnswerGenerated,
             json!({"answer": outcome.answer}),
         )?;
+        progress(Progress::Answer(&outcome));
         Ok(outcome)
     }
 
@@ -750,12 +806,11 @@ impl Agent {
                     confidence: Confidence::High,
                 };
                 planned.push(self.govern(
-                    &trace,
+                    Turn::new(&trace, &text, &conversation),
                     intent,
-                    &text,
-                    &conversation,
                     mode,
                     IntentSource::Typed,
+                    progress,
                 )?);
             }
             progress(Progress::PlanReady(&planned));
@@ -789,7 +844,7 @@ impl Agent {
             plan_stopped: execution.stop,
             audit: AuditRef::new(&trace, mode, &conversation),
         };
-        self.deliver(&trace, &conversation, outcome)
+        self.deliver(&trace, &conversation, outcome, progress)
     }
 
     /// Rolls back the completed write the governor allowed with decision `decision_id`: the
@@ -849,13 +904,17 @@ impl Agent {
     /// its token (recorded as issued, never written itself).
     fn govern(
         &self,
-        trace: &TraceId,
+        turn: Turn<'_>,
         intent: Intent,
-        request: &str,
-        conversation: &airlock_store::ConversationId,
         mode: Mode,
         source: IntentSource,
+        progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<PlannedIntent, AgentError> {
+        let Turn {
+            trace,
+            request,
+            conversation,
+        } = turn;
         let decision = {
             let store = self.store();
             let (confidence, tainted) = match source {
@@ -904,9 +963,19 @@ impl Agent {
         if mode == Mode::Execute {
             if let Outcome::RequireApproval { approver_group, .. } = &entry.decision.outcome {
                 let group = approver_group.clone();
-                entry.approval_id =
-                    Some(self.request_approval(trace, conversation.as_str(), &entry, &group)?);
+                let id = self.request_approval(trace, conversation.as_str(), &entry, &group)?;
+                entry.approval_id = Some(id);
             }
+        }
+        progress(Progress::Decision(&entry));
+        if let (Some(id), Outcome::RequireApproval { approver_group, .. }) =
+            (&entry.approval_id, &entry.decision.outcome)
+        {
+            progress(Progress::ApprovalRequested {
+                id,
+                intent: &entry.intent,
+                approver_group,
+            });
         }
         Ok(entry)
     }
@@ -1203,12 +1272,11 @@ impl Agent {
             }
             let tainted = intent.args.keys().cloned().collect();
             remedies.push(self.govern(
-                trace,
+                Turn::new(trace, request, conversation),
                 intent,
-                request,
-                conversation,
                 Mode::Execute,
                 IntentSource::Planned { tainted },
+                progress,
             )?);
         }
         progress(Progress::PlanReady(&remedies));
@@ -1263,14 +1331,13 @@ impl Agent {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(PlannedIntent, Vec<Action>), AgentError> {
         let planned = self.govern(
-            trace,
+            Turn::new(trace, request, conversation),
             intent,
-            request,
-            conversation,
             Mode::Execute,
             IntentSource::Planned {
                 tainted: BTreeSet::new(),
             },
+            progress,
         )?;
         let ran = self.execute(trace, std::slice::from_ref(&planned), progress)?;
         Ok((planned, ran.actions))

@@ -4,12 +4,34 @@ use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 use airlock_agent::{
-    Agent, AgentError, AskOutcome, Outcome, PlannedIntent, Progress, Stream, TypedCall,
+    Agent, AgentError, AgentEvent, AskOutcome, Outcome, PlannedIntent, Progress, Stream, TypedCall,
 };
 use airlock_core::Mode;
 use serde_json::{Map, Value};
 
 use crate::paths::Paths;
+
+/// Where a request's progress and outcome go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Progress and answer for people, on stdout.
+    Human,
+    /// The outcome as one JSON object on stdout, progress on stderr.
+    Json,
+    /// Every event as one JSON line on stdout, the outcome last.
+    Events,
+}
+
+impl Output {
+    /// The output the `--json` and `--events` flags ask for.
+    pub fn chosen(json: bool, events: bool) -> Self {
+        match (json, events) {
+            (_, true) => Self::Events,
+            (true, false) => Self::Json,
+            (false, false) => Self::Human,
+        }
+    }
+}
 
 /// Exit code for a request refused before planning (bad input).
 const EXIT_BAD_REQUEST: u8 = 2;
@@ -19,7 +41,7 @@ pub fn run(
     text: Option<&str>,
     conversation: Option<&str>,
     mode: Mode,
-    json: bool,
+    output: Output,
 ) -> anyhow::Result<ExitCode> {
     let request = match text {
         Some(text) if text != "-" => text.to_owned(),
@@ -32,7 +54,7 @@ pub fn run(
         },
     };
     let agent = Agent::open(paths.agent_config()?)?;
-    let mut printer = Printer::new(json);
+    let mut printer = Printer::for_output(output);
     let outcome = match agent.ask_in(conversation, &request, mode, &mut |event| {
         printer.show(&event);
     }) {
@@ -44,7 +66,7 @@ pub fn run(
         Err(err) => return Err(err.into()),
     };
     let streamed = !outcome.actions_taken.is_empty();
-    report(&mut printer, &outcome, json, streamed)
+    report(&mut printer, &outcome, output, streamed)
 }
 
 /// `airlock call`: one tool call typed by the operator, decided and (in execute mode) run
@@ -54,7 +76,7 @@ pub fn call(
     tool: &str,
     args: &str,
     mode: Mode,
-    json: bool,
+    output: Output,
 ) -> anyhow::Result<ExitCode> {
     let args: Map<String, Value> = match serde_json::from_str(args) {
         Ok(args) => args,
@@ -64,9 +86,9 @@ pub fn call(
         }
     };
     let agent = Agent::open(paths.agent_config()?)?;
-    let mut printer = Printer::new(json);
+    let mut printer = Printer::for_output(output);
     let outcome = agent.call(tool, args, mode, &mut |event| printer.show(&event))?;
-    report(&mut printer, &outcome, json, false)
+    report(&mut printer, &outcome, output, false)
 }
 
 /// `airlock call --plan FILE`: calls typed by the operator, decided and (in execute mode) run
@@ -75,7 +97,7 @@ pub fn call_plan(
     paths: &Paths,
     plan: &std::path::Path,
     mode: Mode,
-    json: bool,
+    output: Output,
 ) -> anyhow::Result<ExitCode> {
     let text = if plan.as_os_str() == "-" {
         let mut text = String::new();
@@ -96,7 +118,7 @@ pub fn call_plan(
         }
     };
     let agent = Agent::open(paths.agent_config()?)?;
-    let mut printer = Printer::new(json);
+    let mut printer = Printer::for_output(output);
     let outcome = match agent.call_plan(&calls, mode, &mut |event| printer.show(&event)) {
         Ok(outcome) => outcome,
         Err(err @ AgentError::TypedPlanSize(_)) => {
@@ -105,7 +127,7 @@ pub fn call_plan(
         }
         Err(err) => return Err(err.into()),
     };
-    report(&mut printer, &outcome, json, false)
+    report(&mut printer, &outcome, output, false)
 }
 
 /// `airlock rollback`: the undo of a completed write, decided and (in execute mode) run.
@@ -118,7 +140,7 @@ pub fn rollback(
     let agent = Agent::open(paths.agent_config()?)?;
     let mut printer = Printer::new(json);
     let outcome = agent.rollback(decision_id, mode, &mut |event| printer.show(&event))?;
-    report(&mut printer, &outcome, json, false)
+    report(&mut printer, &outcome, Output::chosen(json, false), false)
 }
 
 /// Prints the outcome: as JSON, or the answer (unless it was streamed) and where it was
@@ -126,10 +148,13 @@ pub fn rollback(
 fn report(
     printer: &mut Printer,
     outcome: &AskOutcome,
-    json: bool,
+    output: Output,
     answer_streamed: bool,
 ) -> anyhow::Result<ExitCode> {
-    if json {
+    if output == Output::Events {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if output == Output::Json {
         println!("{}", serde_json::to_string_pretty(outcome)?);
     } else {
         if !answer_streamed {
@@ -149,23 +174,34 @@ pub(crate) struct Printer {
     out: Box<dyn Write>,
     color: bool,
     answering: bool,
+    events: bool,
 }
 
 impl Printer {
     pub(crate) fn new(json: bool) -> Self {
-        let (out, color): (Box<dyn Write>, bool) = if json {
-            (Box::new(io::stderr()), io::stderr().is_terminal())
-        } else {
-            (Box::new(io::stdout()), io::stdout().is_terminal())
+        Self::for_output(Output::chosen(json, false))
+    }
+
+    pub(crate) fn for_output(output: Output) -> Self {
+        let (out, color): (Box<dyn Write>, bool) = match output {
+            Output::Json => (Box::new(io::stderr()), io::stderr().is_terminal()),
+            Output::Human => (Box::new(io::stdout()), io::stdout().is_terminal()),
+            Output::Events => (Box::new(io::stdout()), false),
         };
         Self {
             out,
             color,
             answering: false,
+            events: output == Output::Events,
         }
     }
 
     pub(crate) fn show(&mut self, event: &Progress<'_>) {
+        if self.events {
+            let line = serde_json::to_string(&AgentEvent::from(event)).unwrap_or_default();
+            self.line(&line);
+            return;
+        }
         match event {
             Progress::ModelLoading => self.line("Loading the model…"),
             Progress::ModelReady(model) => {
@@ -208,6 +244,12 @@ impl Printer {
                 }
                 self.write(text);
             }
+            // The plan lines show every decision and approval request; the answer and any
+            // error are printed once the request is over.
+            Progress::Decision(_)
+            | Progress::ApprovalRequested { .. }
+            | Progress::Answer(_)
+            | Progress::Error(_) => {}
         }
     }
 

@@ -66,6 +66,10 @@ enum Command {
         /// Print the outcome as one JSON object on stdout (progress goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Print every event of the request as one JSON line on stdout (decisions, approval
+        /// requests, tool output, answer tokens; the outcome last), for programs and the UI.
+        #[arg(long, conflicts_with = "json")]
+        events: bool,
     },
     /// Decide one tool call typed by you (no model) and, in execute mode, run it if allowed;
     /// or a plan of calls from a file (`--plan`), run in order until one fails. Recorded like
@@ -87,6 +91,9 @@ enum Command {
         /// Print the outcome as one JSON object on stdout (progress goes to stderr).
         #[arg(long)]
         json: bool,
+        /// Print every event as one JSON line on stdout (see `ask --events`).
+        #[arg(long, conflicts_with = "json")]
+        events: bool,
     },
     /// Undo a completed write (SAP, MES) from the compensation it recorded. The undo is
     /// decided by the governor like any call: it usually needs approval.
@@ -417,16 +424,32 @@ fn main() -> ExitCode {
             conversation,
             mode,
             json,
-        } => ask::run(&paths, text.as_deref(), conversation.as_deref(), mode, json),
+            events,
+        } => ask::run(
+            &paths,
+            text.as_deref(),
+            conversation.as_deref(),
+            mode,
+            ask::Output::chosen(json, events),
+        ),
         Command::Call {
             tool,
             args,
             plan,
             mode,
             json,
+            events,
         } => match (tool, plan) {
-            (_, Some(plan)) => ask::call_plan(&paths, &plan, mode, json),
-            (Some(tool), None) => ask::call(&paths, &tool, &args, mode, json),
+            (_, Some(plan)) => {
+                ask::call_plan(&paths, &plan, mode, ask::Output::chosen(json, events))
+            }
+            (Some(tool), None) => ask::call(
+                &paths,
+                &tool,
+                &args,
+                mode,
+                ask::Output::chosen(json, events),
+            ),
             (None, None) => unreachable!("clap requires a tool or --plan"),
         },
         Command::Rollback {
