@@ -196,7 +196,8 @@ pub struct PlanStop {
     pub compensations: Vec<Compensation>,
 }
 
-/// The calls a plan ran, and why it stopped early if it did.
+/// The calls a plan ran, and why it stopped early if it did (nothing ran: the default).
+#[derive(Default)]
 pub(crate) struct Execution {
     pub(crate) actions: Vec<Action>,
     pub(crate) stop: Option<PlanStop>,
@@ -563,10 +564,7 @@ impl Agent {
             mut actions,
             stop: plan_stopped,
         } = match mode {
-            Mode::Plan => Execution {
-                actions: Vec::new(),
-                stop: None,
-            },
+            Mode::Plan => Execution::default(),
             Mode::Execute => self.execute(&trace, &planned, progress)?,
         };
         if mode == Mode::Execute && plan_stopped.is_none() && remedy::asks_to_remedy(request) {
@@ -791,10 +789,7 @@ impl Agent {
             (
                 format!("I did not act on this call: {reason}."),
                 Vec::new(),
-                Execution {
-                    actions: Vec::new(),
-                    stop: None,
-                },
+                Execution::default(),
             )
         } else {
             let mut planned = Vec::with_capacity(calls.len());
@@ -815,10 +810,7 @@ impl Agent {
             }
             progress(Progress::PlanReady(&planned));
             let execution = match mode {
-                Mode::Plan => Execution {
-                    actions: Vec::new(),
-                    stop: None,
-                },
+                Mode::Plan => Execution::default(),
                 Mode::Execute => self.execute(&trace, &planned, progress)?,
             };
             let mut answer = if execution.actions.is_empty() {
