@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag eval-citations fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag eval-citations eval-planner fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -98,6 +98,12 @@ bench-rag: setup ui
 # (AIRLOCK_EVAL_MODEL=path.gguf for another): about 20 s per question on 2 cores.
 eval-citations: setup models-recommended ui
 	$(CARGO) bench -p airlock-cli --bench citations
+
+# Tool preselection: the planner's tool-selection accuracy and argument validity on
+# fixtures/planner/selection.toml, with every tool offered and with the top 3, 4 and 6
+# (AIRLOCK_EVAL_MODEL=path.gguf for another model): about 15 minutes on 2 cores.
+eval-planner: setup models-recommended ui
+	$(CARGO) bench -p airlock-agent --bench planner
 
 # Fuzz the governor's guards with cargo-fuzz (libFuzzer + AddressSanitizer), FUZZ_SECONDS per
 # target. Needs no `setup`. cargo-fuzz passes nightly-only rustc flags (-Zsanitizer, sancov);

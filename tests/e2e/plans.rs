@@ -5,7 +5,7 @@ mod support;
 
 use airlock_connectors::catalog;
 use serde_json::Value;
-use support::{ask_json, event_kinds, scenarios, tools_started};
+use support::{airlock, ask_json, event_kinds, plan_proposals, scenarios, tools_started};
 
 /// Checks a plan against every governed tool's spec with an independent JSON-schema validator.
 fn assert_plan_is_valid(outcome: &Value, context: &str) {
@@ -82,6 +82,79 @@ fn every_demo_prompt_yields_a_valid_plan_and_plan_mode_runs_nothing() {
         admitted,
         "{kinds:?}"
     );
+    let catalog = catalog::specs().len();
+    for proposal in plan_proposals(data.path()) {
+        assert_eq!(
+            offered(&proposal).len(),
+            catalog,
+            "without --preselect every tool is offered: {proposal}"
+        );
+    }
+}
+
+/// The tools a `plan_proposed` payload says the planner was offered.
+fn offered(proposal: &Value) -> Vec<&str> {
+    proposal["offered"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no offered tools in {proposal}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+#[test]
+fn with_preselection_the_grammar_allows_only_the_tools_nearest_the_request() {
+    let data = tempfile::tempdir().unwrap();
+    let cases = [
+        ("Show downtime for line 3 this week.", "mes_downtime"),
+        (
+            "List open maintenance orders for pump P-101.",
+            "sap_maintenance_orders",
+        ),
+        (
+            "Which batch jobs abended last night? Check the job log.",
+            "get_logs",
+        ),
+    ];
+    for (prompt, _) in cases {
+        let output = airlock(data.path())
+            .args([
+                "--preselect",
+                "4",
+                "ask",
+                "--json",
+                "--mode",
+                "plan",
+                prompt,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let outcome: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_plan_is_valid(&outcome, prompt);
+    }
+    let proposals = plan_proposals(data.path());
+    assert_eq!(proposals.len(), cases.len());
+    for (proposal, (prompt, nearest)) in proposals.iter().zip(cases) {
+        let offered = offered(proposal);
+        assert!(offered.len() <= 5, "{prompt}: {offered:?}");
+        assert!(
+            offered.contains(&"get_system_status"),
+            "{prompt}: {offered:?}"
+        );
+        assert!(offered.contains(&nearest), "{prompt}: {offered:?}");
+        for intent in proposal["intents"].as_array().into_iter().flatten() {
+            let tool = intent["tool"].as_str().unwrap_or_default();
+            assert!(
+                offered.contains(&tool),
+                "{prompt}: {tool} planned but not offered"
+            );
+        }
+    }
 }
 
 #[test]

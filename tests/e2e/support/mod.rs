@@ -37,6 +37,10 @@ pub fn airlock(data_dir: &Path) -> Command {
 
 /// As [`airlock`], with another model file.
 pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
+    command(data_dir, model, &repo().join("policy"))
+}
+
+fn command(data_dir: &Path, model: &Path, policy_dir: &Path) -> Command {
     let mut cmd = Command::new(airlock_bin());
     cmd.arg("--data-dir")
         .arg(data_dir)
@@ -45,7 +49,7 @@ pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
         .arg("--fixtures-dir")
         .arg(repo().join("fixtures"))
         .arg("--policy-dir")
-        .arg(repo().join("policy"))
+        .arg(policy_dir)
         .env("AIRLOCK_LOG", "warn")
         .stdin(Stdio::null());
     cmd
@@ -104,6 +108,17 @@ pub fn tools_started(data_dir: &Path) -> Vec<String> {
         "SELECT json_extract(payload, '$.tool') FROM events
          WHERE kind = 'tool_started' ORDER BY seq",
     )
+}
+
+/// The payload of every plan the model proposed in `data_dir`, in order.
+pub fn plan_proposals(data_dir: &Path) -> Vec<Value> {
+    query_strings(
+        data_dir,
+        "SELECT payload FROM events WHERE kind = 'plan_proposed' ORDER BY seq",
+    )
+    .iter()
+    .map(|payload| serde_json::from_str(payload).expect("a JSON payload"))
+    .collect()
 }
 
 /// One text column of `sql` over the database in `data_dir`.

@@ -4,11 +4,11 @@ use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::ops::ControlFlow;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant;
 
 use airlock_connectors::ops::{OpsSimulator, GET_SYSTEM_STATUS};
-use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId, Undo};
+use airlock_core::{Confidence, EventKind, Intent, Mode, ToolSpec, TraceId, Undo};
 use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
 use airlock_sandbox::{Chunk, SandboxConfig};
 use airlock_store::Store;
@@ -18,10 +18,12 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
-use crate::documents::{self, DocumentSearch};
+use crate::documents::{self, DocumentSearch, EmbedderSlot};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
+use crate::preselect::{Preselection, ToolIndex, ALWAYS_OFFERED};
 use crate::sandboxed::SandboxRunner;
+use crate::timing::{RequestClock, Timings};
 use crate::{answer, check_request, conversation, remedy, AgentError, ToolRegistry};
 
 /// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
@@ -29,6 +31,10 @@ pub const AUDIT_KEY: &str = "audit-checkpoints";
 
 /// Most calls one typed plan may hold.
 pub const MAX_TYPED_CALLS: usize = 16;
+
+/// How many tools the planner is offered, in its prompt too, when listing every tool would
+/// overflow the model's context (the best prompt-narrowing setting measured, BENCHMARKS.md).
+const OVERFLOW_TOP_K: usize = 4;
 
 /// Longest tool result kept in an event, in characters.
 const MAX_EVENT_RESULT_CHARS: usize = 4_000;
@@ -56,6 +62,8 @@ pub struct AgentConfig {
     pub sandbox: SandboxConfig,
     /// The keychain service the connection secrets are under (see `Vault::in_service`).
     pub vault_service: String,
+    /// How many tools the planner is offered per request.
+    pub preselection: Preselection,
 }
 
 impl AgentConfig {
@@ -79,6 +87,7 @@ impl AgentConfig {
             worker_args: vec![WORKER_ARG.into()],
             sandbox: sandbox_config(&fixtures_dir),
             vault_service: airlock_connectors::VAULT_SERVICE.to_owned(),
+            preselection: Preselection::off(),
             fixtures_dir,
         })
     }
@@ -144,6 +153,15 @@ pub struct PlannedIntent {
     /// The approval request it waits in, for a call that needs approval in execute mode.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_id: Option<String>,
+}
+
+/// What the planner proposed for a request, before any decision.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Draft {
+    /// The proposed calls.
+    pub intents: Vec<Intent>,
+    /// The tools the planner was offered (all of them without preselection).
+    pub offered: Vec<String>,
 }
 
 /// A tool call that ran.
@@ -214,12 +232,14 @@ pub struct AuditRef {
     pub conversation_id: String,
 }
 
-/// The request an intent belongs to: its trace, its text and its conversation.
+/// The request an intent belongs to: its trace, its text, its conversation and its
+/// stopwatch.
 #[derive(Clone, Copy)]
 struct Turn<'a> {
     trace: &'a TraceId,
     request: &'a str,
     conversation: &'a airlock_store::ConversationId,
+    clock: &'a RequestClock,
 }
 
 impl<'a> Turn<'a> {
@@ -227,11 +247,13 @@ impl<'a> Turn<'a> {
         trace: &'a TraceId,
         request: &'a str,
         conversation: &'a airlock_store::ConversationId,
+        clock: &'a RequestClock,
     ) -> Self {
         Self {
             trace,
             request,
             conversation,
+            clock,
         }
     }
 }
@@ -296,6 +318,8 @@ pub struct AskOutcome {
     pub plan_stopped: Option<PlanStop>,
     /// Where it was recorded.
     pub audit: AuditRef,
+    /// Where its time went.
+    pub timings: Timings,
 }
 
 /// What happens while a request runs, for live display.
@@ -341,6 +365,10 @@ pub struct Agent {
     simulator: OpsSimulator,
     tools: ToolRegistry,
     examples: Vec<Example>,
+    /// The embedding model, shared by document search and tool preselection.
+    embedder: Arc<EmbedderSlot>,
+    /// The tools' vectors for preselection, built on first use.
+    tool_index: OnceLock<Result<ToolIndex, String>>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
     pub(crate) governance: Governance,
     sandbox: SandboxRunner,
@@ -364,6 +392,7 @@ impl Agent {
         let governance = Governance::open(&config, &specs)?;
         let mut executable = simulator.tools();
         executable.extend(crate::connections::connector_tools(&config, &store));
+        let embedder = Arc::new(EmbedderSlot::new(config.models_dir.clone()));
         if let Some(spec) = specs
             .iter()
             .find(|spec| spec.name == documents::SEARCH_DOCUMENTS)
@@ -371,7 +400,7 @@ impl Agent {
             executable.push(Arc::new(DocumentSearch::open(
                 spec.clone(),
                 &config.data_dir,
-                config.models_dir.clone(),
+                Arc::clone(&embedder),
                 governance.clearance(),
             )?));
         }
@@ -386,6 +415,8 @@ impl Agent {
             simulator,
             tools,
             examples,
+            embedder,
+            tool_index: OnceLock::new(),
             worker: Mutex::new(None),
             governance,
         })
@@ -474,6 +505,7 @@ impl Agent {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
+        let clock = RequestClock::start();
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
         let (continued, earlier) = match conversation {
             None => (None, Vec::new()),
@@ -498,7 +530,7 @@ impl Agent {
             }
         };
         let (conversation, admission) =
-            self.receive(&trace, request, mode, Origin::Planned, continued)?;
+            self.receive(&trace, request, mode, Origin::Planned, continued, &clock)?;
         if let Outcome::Deny { reason } = &admission.outcome {
             let outcome = AskOutcome {
                 answer: format!("I did not act on this request: {reason}."),
@@ -508,11 +540,13 @@ impl Agent {
                 actions_taken: Vec::new(),
                 sources: Vec::new(),
                 plan_stopped: None,
+                timings: clock.timings(&[]),
             };
             return self.deliver(&trace, &conversation, outcome, progress);
         }
+        let turn = Turn::new(&trace, request, &conversation, &clock);
 
-        let mut passages = self.consult_documents(&trace, request, &conversation, progress)?;
+        let mut passages = self.consult_documents(turn, progress)?;
 
         let answered = self.answered_question(&earlier, request)?;
         let answering = answered.is_some();
@@ -527,8 +561,8 @@ impl Agent {
             }
             None => {
                 let prompt = format!("{}{request}", conversation::context(&earlier));
-                let plan = match self.plan(&prompt, progress) {
-                    Ok(plan) => plan,
+                let draft = match clock.model(|| self.draft(&prompt, request, progress)) {
+                    Ok(draft) => draft,
                     Err(err) => {
                         self.record(
                             &trace,
@@ -538,8 +572,12 @@ impl Agent {
                         return Err(err);
                     }
                 };
-                self.record(&trace, EventKind::PlanProposed, json!({"intents": plan}))?;
-                plan
+                self.record(
+                    &trace,
+                    EventKind::PlanProposed,
+                    json!({"intents": draft.intents, "offered": draft.offered}),
+                )?;
+                draft.intents
             }
         };
         let mut planned: Vec<PlannedIntent> = Vec::with_capacity(plan.len());
@@ -550,13 +588,7 @@ impl Agent {
                 let tainted = documents::tainted_args(&intent.args, &passages, request);
                 IntentSource::Planned { tainted }
             };
-            planned.push(self.govern(
-                Turn::new(&trace, request, &conversation),
-                intent,
-                mode,
-                source,
-                progress,
-            )?);
+            planned.push(self.govern(turn, intent, mode, source, progress)?);
         }
         progress(Progress::PlanReady(&planned));
 
@@ -568,14 +600,7 @@ impl Agent {
             Mode::Execute => self.execute(&trace, &planned, progress)?,
         };
         if mode == Mode::Execute && plan_stopped.is_none() && remedy::asks_to_remedy(request) {
-            self.remedy(
-                &trace,
-                request,
-                &conversation,
-                &mut planned,
-                &mut actions,
-                progress,
-            )?;
+            self.remedy(turn, &mut planned, &mut actions, progress)?;
         }
         let ran_tools = actions
             .iter()
@@ -597,7 +622,8 @@ impl Agent {
             }
         }
         let answer = if !passages.is_empty() {
-            let grounded = self.grounded_answer(&trace, request, &passages, &actions, progress)?;
+            let grounded = clock
+                .model(|| self.grounded_answer(&trace, request, &passages, &actions, progress))?;
             if planned.is_empty() || ran_tools {
                 grounded
             } else {
@@ -609,7 +635,7 @@ impl Agent {
         } else if actions.is_empty() {
             answer::without_results(&planned, mode == Mode::Execute)
         } else {
-            let answer = self.answer(&trace, request, &actions, progress)?;
+            let answer = clock.model(|| self.answer(&trace, request, &actions, progress))?;
             match answer::not_run(&planned) {
                 Some(not_run) => format!("{answer}\n\n{not_run}"),
                 None => answer,
@@ -623,6 +649,7 @@ impl Agent {
             answer,
             admission,
             plan: planned,
+            timings: clock.timings(&actions),
             actions_taken: actions,
             sources: passages,
             plan_stopped,
@@ -687,6 +714,7 @@ impl Agent {
         mode: Mode,
         origin: Origin,
         continued: Option<airlock_store::ConversationId>,
+        clock: &RequestClock,
     ) -> Result<(airlock_store::ConversationId, Decision), AgentError> {
         let conversation = {
             let store = self.store();
@@ -706,9 +734,10 @@ impl Agent {
             json!({"mode": mode, "bytes": text.len(), "conversation_id": conversation.as_str(),
                    "typed_call": origin == Origin::Typed}),
         )?;
-        let admission =
+        let admission = clock.governor(|| {
             self.governance
-                .admit(trace.as_str(), text, conversation.as_str(), &self.store());
+                .admit(trace.as_str(), text, conversation.as_str(), &self.store())
+        });
         self.record(
             trace,
             EventKind::DecisionMade,
@@ -778,13 +807,15 @@ impl Agent {
             return Err(AgentError::TypedPlanSize(calls.len()));
         }
         let trace = TraceId::new();
+        let clock = RequestClock::start();
         let text = calls
             .iter()
             .map(|call| format!("{} {}", call.tool, Value::Object(call.args.clone())))
             .collect::<Vec<_>>()
             .join("; ");
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
-        let (conversation, admission) = self.receive(&trace, &text, mode, Origin::Typed, None)?;
+        let (conversation, admission) =
+            self.receive(&trace, &text, mode, Origin::Typed, None, &clock)?;
         let (answer, plan, execution) = if let Outcome::Deny { reason } = &admission.outcome {
             (
                 format!("I did not act on this call: {reason}."),
@@ -801,7 +832,7 @@ impl Agent {
                     confidence: Confidence::High,
                 };
                 planned.push(self.govern(
-                    Turn::new(&trace, &text, &conversation),
+                    Turn::new(&trace, &text, &conversation, &clock),
                     intent,
                     mode,
                     IntentSource::Typed,
@@ -831,6 +862,7 @@ impl Agent {
             answer,
             admission,
             plan,
+            timings: clock.timings(&execution.actions),
             actions_taken: execution.actions,
             sources: Vec::new(),
             plan_stopped: execution.stop,
@@ -906,6 +938,7 @@ impl Agent {
             trace,
             request,
             conversation,
+            clock,
         } = turn;
         let decision = {
             let store = self.store();
@@ -918,9 +951,10 @@ impl Agent {
                 text: request,
                 session: conversation.as_str(),
             };
-            let decision = self
-                .governance
-                .decide(&intent, confidence, tainted, request, &store);
+            let decision = clock.governor(|| {
+                self.governance
+                    .decide(&intent, confidence, tainted, request, &store)
+            });
             if matches!(
                 decision.outcome,
                 Outcome::Allow | Outcome::RequireApproval { .. }
@@ -935,7 +969,7 @@ impl Agent {
             json!({"tool": intent.tool, "args": intent.args, "principal": self.principal(), "decision": decision}),
         )?;
         let token = if mode == Mode::Execute && decision.is_allow() {
-            let token = self.governance.issue(&intent, &decision);
+            let token = clock.governor(|| self.governance.issue(&intent, &decision));
             self.record(
                 trace,
                 EventKind::TokenIssued,
@@ -972,16 +1006,64 @@ impl Agent {
         Ok(entry)
     }
 
-    fn plan(
+    /// The model's plan for a request, neither decided nor recorded nor run: what the
+    /// planner proposes and which tools it was offered (for evaluating the planner).
+    ///
+    /// # Errors
+    /// [`AgentError::Model`] when the model cannot run, [`AgentError::Plan`] when its output
+    /// is not a plan.
+    pub fn draft_plan(&self, request: &str) -> Result<Draft, AgentError> {
+        self.draft(request, request, &mut |_| {})
+    }
+
+    /// The model's plan for `prompt` (the request after the conversation's context), offered
+    /// the tools preselected for `request`. When the prompt listing the tools does not fit the
+    /// model's context (a large catalog, e.g. with MCP servers attached), the plan is made
+    /// again with the prompt, too, narrowed to the tools nearest the request.
+    fn draft(
         &self,
+        prompt: &str,
         request: &str,
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<Vec<Intent>, AgentError> {
+    ) -> Result<Draft, AgentError> {
+        let configured = &self.config.preselection;
+        match self.draft_with(prompt, request, configured, progress) {
+            Err(AgentError::Model(airlock_llm::LlmError::ContextOverflow {
+                prompt_tokens,
+                n_ctx,
+                ..
+            })) if !configured.narrow_prompt => {
+                tracing::warn!(
+                    prompt_tokens,
+                    n_ctx,
+                    tools = self.tools.specs().len(),
+                    "the tools do not fit the model's context; planning with the nearest only"
+                );
+                let narrowed = Preselection::top(OVERFLOW_TOP_K, ALWAYS_OFFERED).in_prompt_too();
+                self.draft_with(prompt, request, &narrowed, progress)
+            }
+            drafted => drafted,
+        }
+    }
+
+    fn draft_with(
+        &self,
+        prompt: &str,
+        request: &str,
+        preselection: &Preselection,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Draft, AgentError> {
         let worker = self.ready_worker(progress)?;
         let today = time::OffsetDateTime::now_local()
             .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
             .date();
-        let generate = planner::plan_request(request, &self.tools, &self.examples, today);
+        let offered = self.offered_tools(request, preselection);
+        let shown = if preselection.narrow_prompt {
+            &offered
+        } else {
+            self.tools.specs()
+        };
+        let generate = planner::plan_request(prompt, shown, &offered, &self.examples, today);
         let generation = worker.generate(&generate, &mut |text| {
             progress(Progress::PlanToken(text));
             ControlFlow::Continue(())
@@ -1000,7 +1082,42 @@ impl Agent {
             generation.usage.completion_tokens,
             &self.tools,
         )?;
-        Ok(plan.intents)
+        Ok(Draft {
+            intents: plan.intents,
+            offered: offered.into_iter().map(|spec| spec.name).collect(),
+        })
+    }
+
+    /// The tools the planner is offered for `request`: every tool, or the preselected ones
+    /// (every tool, with a warning, when the embedding model cannot rank them).
+    fn offered_tools(&self, request: &str, preselection: &Preselection) -> Vec<ToolSpec> {
+        let specs = self.tools.specs();
+        if !preselection.is_on() {
+            return specs.to_vec();
+        }
+        let index = self.tool_index.get_or_init(|| {
+            let embedder = self.embedder.get()?;
+            ToolIndex::build(&embedder, specs, &self.examples).map_err(|err| err.to_string())
+        });
+        let ranked = index.as_ref().map_err(Clone::clone).and_then(|index| {
+            let embedder = self.embedder.get()?;
+            let query = embedder
+                .embed(&[request])
+                .map_err(|err| err.to_string())?
+                .pop()
+                .unwrap_or_default();
+            Ok(index.rank(&query))
+        });
+        match ranked {
+            Ok(ranked) => {
+                tracing::debug!(?ranked, "tools ranked for preselection");
+                crate::preselect::offered(specs, &ranked, preselection)
+            }
+            Err(err) => {
+                tracing::warn!(%err, "tool preselection is unavailable; the planner sees every tool");
+                specs.to_vec()
+            }
+        }
     }
 
     fn ready_worker(
@@ -1193,9 +1310,7 @@ impl Agent {
     /// plan the model gets wrong is recorded and leaves the request's other results intact.
     fn remedy(
         &self,
-        trace: &TraceId,
-        request: &str,
-        conversation: &airlock_store::ConversationId,
+        turn: Turn<'_>,
         planned: &mut Vec<PlannedIntent>,
         actions: &mut Vec<Action>,
         progress: &mut dyn FnMut(Progress<'_>),
@@ -1213,7 +1328,7 @@ impl Agent {
                 reasoning: "the request asks for a repair: read what is failing first".to_owned(),
                 confidence: Confidence::High,
             };
-            let (sensed, ran) = self.own_read(trace, intent, request, conversation, progress)?;
+            let (sensed, ran) = self.own_read(turn, intent, progress)?;
             actions.extend(ran);
             planned.push(sensed);
         }
@@ -1221,12 +1336,20 @@ impl Agent {
         if candidates.is_empty() {
             return Ok(());
         }
+        let Turn {
+            trace,
+            request,
+            clock,
+            ..
+        } = turn;
         let worker = self.ready_worker(progress)?;
         let generate = remedy::remedy_request(request, &candidates, &restart);
-        let intents = worker
-            .generate(&generate, &mut |text| {
-                progress(Progress::PlanToken(text));
-                ControlFlow::Continue(())
+        let intents = clock
+            .model(|| {
+                worker.generate(&generate, &mut |text| {
+                    progress(Progress::PlanToken(text));
+                    ControlFlow::Continue(())
+                })
             })
             .map_err(AgentError::from)
             .and_then(|generation| {
@@ -1264,7 +1387,7 @@ impl Agent {
             }
             let tainted = intent.args.keys().cloned().collect();
             remedies.push(self.govern(
-                Turn::new(trace, request, conversation),
+                turn,
                 intent,
                 Mode::Execute,
                 IntentSource::Planned { tainted },
@@ -1283,9 +1406,7 @@ impl Agent {
     /// relevant enough to ground an answer on; the search itself is context, not an action.
     fn consult_documents(
         &self,
-        trace: &TraceId,
-        request: &str,
-        conversation: &airlock_store::ConversationId,
+        turn: Turn<'_>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Vec<airlock_rag::Passage>, AgentError> {
         if self.tools.executable(documents::SEARCH_DOCUMENTS).is_none()
@@ -1293,7 +1414,11 @@ impl Agent {
         {
             return Ok(Vec::new());
         }
-        let query: String = request.chars().take(documents::MAX_QUERY_CHARS).collect();
+        let query: String = turn
+            .request
+            .chars()
+            .take(documents::MAX_QUERY_CHARS)
+            .collect();
         let mut args = Map::new();
         args.insert("query".into(), Value::String(query));
         let intent = Intent {
@@ -1302,7 +1427,8 @@ impl Agent {
             reasoning: "plant documents are indexed: search them before planning".to_owned(),
             confidence: Confidence::High,
         };
-        let (_, searched) = self.own_read(trace, intent, request, conversation, progress)?;
+        let (_, searched) = self.own_read(turn, intent, progress)?;
+        turn.clock.context_tools(&searched);
         Ok(searched
             .iter()
             .filter_map(|action| action.result.as_ref())
@@ -1316,14 +1442,12 @@ impl Agent {
     /// intent, recorded, and run under its token in either mode.
     fn own_read(
         &self,
-        trace: &TraceId,
+        turn: Turn<'_>,
         intent: Intent,
-        request: &str,
-        conversation: &airlock_store::ConversationId,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(PlannedIntent, Vec<Action>), AgentError> {
         let planned = self.govern(
-            Turn::new(trace, request, conversation),
+            turn,
             intent,
             Mode::Execute,
             IntentSource::Planned {
@@ -1331,7 +1455,7 @@ impl Agent {
             },
             progress,
         )?;
-        let ran = self.execute(trace, std::slice::from_ref(&planned), progress)?;
+        let ran = self.execute(turn.trace, std::slice::from_ref(&planned), progress)?;
         Ok((planned, ran.actions))
     }
 

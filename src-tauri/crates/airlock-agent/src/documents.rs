@@ -53,7 +53,7 @@ const MIN_TAINT_CHARS: usize = 3;
 pub(crate) struct DocumentSearch {
     spec: ToolSpec,
     store: Mutex<Store>,
-    embedder: EmbedderSlot,
+    embedder: Arc<EmbedderSlot>,
     clearance: Clearance,
     config: RetrievalConfig,
 }
@@ -89,17 +89,17 @@ impl EmbedderSlot {
 
 impl DocumentSearch {
     /// The executor for `spec`, searching the store in `data_dir` as `clearance` with the
-    /// embedding model of `models_dir`.
+    /// shared embedding model.
     pub(crate) fn open(
         spec: ToolSpec,
         data_dir: &std::path::Path,
-        models_dir: PathBuf,
+        embedder: Arc<EmbedderSlot>,
         clearance: Clearance,
     ) -> Result<Self, airlock_store::StoreError> {
         Ok(Self {
             spec,
             store: Mutex::new(Store::open(data_dir)?),
-            embedder: EmbedderSlot::new(models_dir),
+            embedder,
             clearance,
             config: RetrievalConfig::default(),
         })

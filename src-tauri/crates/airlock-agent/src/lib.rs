@@ -15,14 +15,16 @@ mod events;
 mod governance;
 mod library;
 mod planner;
+mod preselect;
 mod remedy;
 mod request;
 mod sandboxed;
 mod scenario;
+mod timing;
 mod tools;
 
 pub use agent::{
-    os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, PlanStop,
+    os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, Draft, PlanStop,
     PlannedIntent, Progress, TypedCall, AUDIT_KEY, MAX_TYPED_CALLS,
 };
 pub use airlock_llm::registry::{
@@ -38,8 +40,10 @@ pub use error::AgentError;
 pub use events::AgentEvent;
 pub use library::{AddOptions, DocumentLibrary, FileResult};
 pub use planner::{plan_schema, PlanError};
+pub use preselect::{Preselection, ALWAYS_OFFERED};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
-pub use scenario::{load_scenarios, Expectation, Judgement, Scenario, ScenarioError};
+pub use scenario::{load_scenarios, AfterPrompt, Expectation, Judgement, Scenario, ScenarioError};
+pub use timing::Timings;
 pub use tools::ToolRegistry;
 
 /// The simulator fixtures: `$AIRLOCK_FIXTURES_DIR`, else the nearest `fixtures/` holding a

@@ -91,6 +91,21 @@ pub fn plan_schema(specs: &[ToolSpec]) -> Value {
 pub(crate) struct Example {
     request: String,
     plan: String,
+    /// The tools its plan uses (filled when loaded).
+    #[serde(skip)]
+    tools: Vec<String>,
+}
+
+impl Example {
+    /// The example's request.
+    pub(crate) fn request(&self) -> &str {
+        &self.request
+    }
+
+    /// The tools its plan uses.
+    pub(crate) fn tools(&self) -> &[String] {
+        &self.tools
+    }
 }
 
 #[derive(Deserialize)]
@@ -108,28 +123,35 @@ pub(crate) fn load_examples(path: &Path, tools: &ToolRegistry) -> Result<Vec<Exa
     let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
     let file: ExampleFile = toml::from_str(&text).map_err(|err| fail(err.to_string()))?;
     let mut kept = Vec::new();
-    for example in file.examples {
+    for mut example in file.examples {
         let plan: Plan = serde_json::from_str(&example.plan)
             .map_err(|err| fail(format!("example {:?}: {err}", example.request)))?;
         if plan.intents.iter().all(|i| tools.spec(&i.tool).is_some()) {
+            example.tools = plan.intents.into_iter().map(|i| i.tool).collect();
             kept.push(example);
         }
     }
     Ok(kept)
 }
 
-/// The generation request that plans `request` on `today` (so "this week" can become dates).
+/// The generation request that plans `request` on `today` (so "this week" can become dates):
+/// the prompt lists the tools `shown` and the examples whose plans use none but them; the
+/// grammar allows only the tools `allowed`.
 pub(crate) fn plan_request(
     request: &str,
-    tools: &ToolRegistry,
+    shown: &[ToolSpec],
+    allowed: &[ToolSpec],
     examples: &[Example],
     today: time::Date,
 ) -> GenerateRequest {
-    let mut messages = vec![ChatMessage::new(
-        Role::System,
-        system_prompt(tools.specs(), today),
-    )];
-    for example in examples {
+    let mut messages = vec![ChatMessage::new(Role::System, system_prompt(shown, today))];
+    let usable = examples.iter().filter(|example| {
+        example
+            .tools
+            .iter()
+            .all(|tool| shown.iter().any(|spec| spec.name == *tool))
+    });
+    for example in usable {
         messages.push(ChatMessage::new(Role::User, example.request.clone()));
         messages.push(ChatMessage::new(Role::Assistant, example.plan.clone()));
     }
@@ -138,7 +160,7 @@ pub(crate) fn plan_request(
         messages,
         max_tokens: MAX_PLAN_TOKENS,
         stop: Vec::new(),
-        json_schema: Some(plan_schema(tools.specs())),
+        json_schema: Some(plan_schema(allowed)),
         ignore_eos: false,
     }
 }
@@ -338,6 +360,50 @@ mod tests {
     fn an_empty_plan_is_a_valid_plan() {
         let plan = parse_plan(r#"{"intents":[]}"#, StopReason::Eos, 5, &registry()).unwrap();
         assert!(plan.intents.is_empty());
+    }
+
+    #[test]
+    fn the_prompt_shows_its_tools_and_examples_and_the_grammar_allows_its_own() {
+        let example = |request: &str, tools: &[&str]| Example {
+            request: request.into(),
+            plan: "{}".into(),
+            tools: tools.iter().map(|&tool| tool.to_owned()).collect(),
+        };
+        let examples = [
+            example("read the syslog", &["get_logs"]),
+            example("restart it", &["restart_service"]),
+            example("wipe the disk", &[]),
+        ];
+        let today = time::macros::date!(2026 - 11 - 22);
+        let specs = registry().specs().to_vec();
+        let request = plan_request("errors?", &specs, &specs, &examples, today);
+        let shown: Vec<&str> = request
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .map(|m| m.content.as_str())
+            .collect();
+        assert_eq!(shown, ["read the syslog", "wipe the disk", "errors?"]);
+        let branches = &request.json_schema.as_ref().unwrap()["properties"]["intents"]["items"];
+        assert_eq!(branches["oneOf"].as_array().unwrap().len(), 1);
+        assert!(request.messages[0].content.contains("- get_logs("));
+
+        let grammar_only = plan_request("errors?", &specs, &[], &examples, today);
+        assert_eq!(grammar_only.messages.len(), request.messages.len());
+        let branches = &grammar_only.json_schema.as_ref().unwrap()["properties"]["intents"];
+        assert_eq!(
+            branches["maxItems"], 0,
+            "no tool allowed: only the empty plan"
+        );
+
+        let nothing = plan_request("errors?", &[], &[], &examples, today);
+        let shown = nothing
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::User)
+            .count();
+        assert_eq!(shown, 2, "only the empty-plan example and the request");
+        assert!(!nothing.messages[0].content.contains("get_logs"));
     }
 
     #[test]

@@ -29,6 +29,10 @@ pub struct Scenario {
     /// question); its plan is judged by `expect.reply_planned`.
     #[serde(default)]
     pub reply: Option<String>,
+    /// Once the approved writes ran, each is rolled back (`airlock rollback`), and the undo
+    /// is approved by `approve_as` too.
+    #[serde(default)]
+    pub rollback: bool,
     /// What is checked.
     pub expect: Expectation,
 }
@@ -54,11 +58,24 @@ pub struct Expectation {
     pub source_text: Vec<String>,
     /// Tools that must wait for approval after the prompt, and run once approved.
     pub approved_ran: Vec<String>,
+    /// Writes whose rollback must wait for approval, then run.
+    pub rolled_back: Vec<String>,
     /// Subsystem → state the system status must report at the end.
     pub status_after: std::collections::BTreeMap<String, String>,
     /// The prompt must end in a question (a `clarify` decision) and the reply's plan must
     /// hold each of these tools, none of them in question any more.
     pub reply_planned: Vec<String>,
+}
+
+/// What a scenario did after its prompt.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AfterPrompt {
+    /// The tools of the calls that ran once approved.
+    pub approved: Vec<String>,
+    /// The writes whose undo waited for approval and then ran.
+    pub rolled_back: Vec<String>,
+    /// The system status read at the end, when the scenario checks one.
+    pub status: Option<serde_json::Value>,
 }
 
 /// The verdict on one run.
@@ -212,20 +229,21 @@ impl Scenario {
         failures
     }
 
-    /// Judges what happened after the prompt: the calls that ran once approved (their tools),
-    /// and the system status read at the end (when the scenario checks one).
+    /// Judges what happened after the prompt (see [`AfterPrompt`]).
     #[must_use]
-    pub fn judge_after(
-        &self,
-        approved: &[String],
-        status: Option<&serde_json::Value>,
-    ) -> Vec<String> {
+    pub fn judge_after(&self, after: &AfterPrompt) -> Vec<String> {
         let mut failures = Vec::new();
         for tool in &self.expect.approved_ran {
-            if !approved.contains(tool) {
+            if !after.approved.contains(tool) {
                 failures.push(format!("{tool} did not run after approval"));
             }
         }
+        for tool in &self.expect.rolled_back {
+            if !after.rolled_back.contains(tool) {
+                failures.push(format!("{tool} was not rolled back after approval"));
+            }
+        }
+        let status = after.status.as_ref();
         for (subsystem, expected) in &self.expect.status_after {
             let state = status
                 .and_then(|status| status["subsystems"].as_array())
@@ -326,6 +344,7 @@ mod tests {
                 .collect(),
             sources: Vec::new(),
             plan_stopped: None,
+            timings: crate::Timings::default(),
             audit: AuditRef {
                 trace_id: "t".into(),
                 mode,
@@ -343,6 +362,7 @@ mod tests {
             faults: Vec::new(),
             approve_as: None,
             reply: None,
+            rollback: false,
             expect,
         }
     }
@@ -357,10 +377,15 @@ mod tests {
                 ..Expectation::default()
             },
         );
+        let after = |approved: &[&str], status: Option<serde_json::Value>| AfterPrompt {
+            approved: approved.iter().map(|&tool| tool.to_owned()).collect(),
+            rolled_back: Vec::new(),
+            status,
+        };
         let up = json!({"subsystems": [{"name": "labelprintd", "state": "up"}]});
         let down = json!({"subsystems": [{"name": "labelprintd", "state": "down"}]});
-        assert!(s.judge_after(&["restart".into()], Some(&up)).is_empty());
-        let failures = s.judge_after(&[], Some(&down));
+        assert!(s.judge_after(&after(&["restart"], Some(up))).is_empty());
+        let failures = s.judge_after(&after(&[], Some(down)));
         assert_eq!(
             failures,
             [
@@ -369,9 +394,31 @@ mod tests {
             ]
         );
         assert_eq!(
-            s.judge_after(&["restart".into()], None),
+            s.judge_after(&after(&["restart"], None)),
             ["labelprintd is unknown at the end, expected up"]
         );
+    }
+
+    #[test]
+    fn a_write_must_be_rolled_back_when_the_scenario_says_so() {
+        let s = scenario(
+            Mode::Execute,
+            Expectation {
+                approved_ran: vec!["create_order".into()],
+                rolled_back: vec!["create_order".into()],
+                ..Expectation::default()
+            },
+        );
+        let mut after = AfterPrompt {
+            approved: vec!["create_order".into()],
+            ..AfterPrompt::default()
+        };
+        assert_eq!(
+            s.judge_after(&after),
+            ["create_order was not rolled back after approval"]
+        );
+        after.rolled_back.push("create_order".into());
+        assert!(s.judge_after(&after).is_empty());
     }
 
     #[test]

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_agent::{load_scenarios, Agent, Approver, AskOutcome, Outcome, Scenario};
+use airlock_agent::{
+    load_scenarios, Action, AfterPrompt, Agent, Approver, AskOutcome, Outcome, Scenario, Timings,
+};
 use airlock_connectors::ops::GET_SYSTEM_STATUS;
 use airlock_core::Mode;
 use serde_json::Map;
@@ -14,9 +16,49 @@ use zeroize::Zeroizing;
 use crate::demo_sap::DemoSap;
 use crate::paths::Paths;
 
-pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::Result<ExitCode> {
+/// What one run of every scenario gave.
+struct RunReport {
+    /// Scenarios that passed.
+    passed: usize,
+    /// Where each scenario's prompt spent its time (none when it failed with an error).
+    timings: Vec<Option<Timings>>,
+    /// Whether the SAP password was found anywhere it must not be.
+    leaked: bool,
+}
+
+/// Runs every scenario `repeat` times, each round in a fresh data directory, prints each
+/// round's table and then where each scenario's time went (medians over the rounds).
+pub fn run(
+    paths: &Paths,
+    scenarios: Option<PathBuf>,
+    strict: bool,
+    repeat: usize,
+) -> anyhow::Result<ExitCode> {
     let dir = scenarios.unwrap_or_else(|| paths.fixtures_dir.join("scenarios"));
     let scenarios = load_scenarios(&dir)?;
+    let repeat = repeat.max(1);
+    let mut reports = Vec::with_capacity(repeat);
+    for round in 1..=repeat {
+        if repeat > 1 {
+            println!("\n== Round {round} of {repeat} ==\n");
+        }
+        let report = run_once(paths, &scenarios)?;
+        if report.leaked {
+            return Ok(ExitCode::FAILURE);
+        }
+        reports.push(report);
+    }
+    print_latency(&scenarios, &reports);
+    let all_passed = reports.iter().all(|r| r.passed == scenarios.len());
+    Ok(if strict && !all_passed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One round: every scenario through the agent, judged, in a data directory of its own.
+fn run_once(paths: &Paths, scenarios: &[Scenario]) -> anyhow::Result<RunReport> {
     // Each run gets a data directory of its own: the scenarios must not inherit an earlier
     // run's spend, rate buckets or injection warning (the injection scenario warns the user; a
     // second run in the same directory would blacklist them).
@@ -25,7 +67,7 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
         "{}",
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
-            .as_secs()
+            .as_millis()
     ));
     std::fs::create_dir_all(&config.data_dir)?;
     let data_dir = config.data_dir.clone();
@@ -47,56 +89,62 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
 
     let mut approvers = Approvers::default();
     let mut rows = Vec::new();
-    for scenario in &scenarios {
+    let mut timings = Vec::new();
+    for scenario in scenarios {
         eprintln!("running: {} ({})", scenario.name, scenario.mode);
         for fault in &scenario.faults {
             agent.inject_fault(fault, "down", "stopped: injected fault (demo)")?;
         }
         let started = Instant::now();
-        let (actual, governor, verdict) =
-            match agent.ask(&scenario.prompt, scenario.mode, &mut |_| {}) {
-                Ok(outcome) => {
-                    let judgement = scenario.judge(&outcome, agent.tools());
-                    let mut actual = judgement.actual;
-                    let mut failures = judgement.failures;
-                    if let Some(reply) = &scenario.reply {
-                        match agent.ask_in(
-                            Some(&outcome.audit.conversation_id),
-                            reply,
-                            scenario.mode,
-                            &mut |_| {},
-                        ) {
-                            Ok(answered) => {
-                                actual.push_str(&format!(
-                                    "; reply planned {}",
-                                    planned_tools(&answered)
-                                ));
-                                failures.extend(scenario.judge_reply(&outcome, &answered));
-                            }
-                            Err(err) => failures.push(format!("the reply failed: {err}")),
+        let asked = agent.ask(&scenario.prompt, scenario.mode, &mut |_| {});
+        timings.push(asked.as_ref().ok().map(|outcome| outcome.timings));
+        let (actual, governor, verdict) = match asked {
+            Ok(outcome) => {
+                let judgement = scenario.judge(&outcome, agent.tools());
+                let mut actual = judgement.actual;
+                let mut failures = judgement.failures;
+                if let Some(reply) = &scenario.reply {
+                    match agent.ask_in(
+                        Some(&outcome.audit.conversation_id),
+                        reply,
+                        scenario.mode,
+                        &mut |_| {},
+                    ) {
+                        Ok(answered) => {
+                            actual
+                                .push_str(&format!("; reply planned {}", planned_tools(&answered)));
+                            failures.extend(scenario.judge_reply(&outcome, &answered));
                         }
+                        Err(err) => failures.push(format!("the reply failed: {err}")),
                     }
-                    match after_prompt(&agent, scenario, &outcome, &mut approvers) {
-                        Ok((approved, status)) => {
-                            if !approved.is_empty() {
-                                actual.push_str(&format!(
-                                    "; approved and ran {}",
-                                    approved.join(", ")
-                                ));
-                            }
-                            failures.extend(scenario.judge_after(&approved, status.as_ref()));
-                        }
-                        Err(err) => failures.push(format!("after the prompt: {err}")),
-                    }
-                    let verdict = if failures.is_empty() {
-                        "PASS".to_owned()
-                    } else {
-                        format!("FAIL: {}", failures.join("; "))
-                    };
-                    (actual, decisions(&outcome), verdict)
                 }
-                Err(err) => (format!("error: {err}"), "-".to_owned(), "FAIL".to_owned()),
-            };
+                match after_prompt(&agent, scenario, &outcome, &mut approvers) {
+                    Ok(after) => {
+                        if !after.approved.is_empty() {
+                            actual.push_str(&format!(
+                                "; approved and ran {}",
+                                after.approved.join(", ")
+                            ));
+                        }
+                        if !after.rolled_back.is_empty() {
+                            actual.push_str(&format!(
+                                "; rolled back {} once approved",
+                                after.rolled_back.join(", ")
+                            ));
+                        }
+                        failures.extend(scenario.judge_after(&after));
+                    }
+                    Err(err) => failures.push(format!("after the prompt: {err}")),
+                }
+                let verdict = if failures.is_empty() {
+                    "PASS".to_owned()
+                } else {
+                    format!("FAIL: {}", failures.join("; "))
+                };
+                (actual, decisions(&outcome), verdict)
+            }
+            Err(err) => (format!("error: {err}"), "-".to_owned(), "FAIL".to_owned()),
+        };
         if !scenario.faults.is_empty() {
             agent.reset_simulator()?;
         }
@@ -126,18 +174,54 @@ pub fn run(paths: &Paths, scenarios: Option<PathBuf>, strict: bool) -> anyhow::R
     println!("\n{passed} passed, {} failed", rows.len() - passed);
     drop(agent);
     let (leaks, searched) = sap.find_password(&data_dir)?;
-    if !leaks.is_empty() {
+    let leaked = !leaks.is_empty();
+    if leaked {
         println!("Secrets: THE SAP PASSWORD LEAKED into {}", leaks.join(", "));
-        return Ok(ExitCode::FAILURE);
-    }
-    println!(
-        "Secrets: the SAP password is in none of the {searched} places searched (this run's files and its audit export)"
-    );
-    Ok(if strict && passed < rows.len() {
-        ExitCode::FAILURE
     } else {
-        ExitCode::SUCCESS
+        println!(
+            "Secrets: the SAP password is in none of the {searched} places searched (this run's files and its audit export)"
+        );
+    }
+    Ok(RunReport {
+        passed,
+        timings,
+        leaked,
     })
+}
+
+/// Where each scenario's prompt spent its time: medians over the rounds, in milliseconds. Approvals
+/// and replies that follow the prompt are separate requests and not counted.
+fn print_latency(scenarios: &[Scenario], reports: &[RunReport]) {
+    let rows: Vec<[String; 7]> = scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, scenario)| {
+            let runs: Vec<Timings> = reports.iter().filter_map(|r| r.timings[index]).collect();
+            let p50 = |part: fn(&Timings) -> f64| {
+                let mut values: Vec<f64> = runs.iter().map(part).collect();
+                values.sort_by(f64::total_cmp);
+                values
+                    .get(values.len().saturating_sub(1) / 2)
+                    .map_or_else(|| "-".to_owned(), |ms| format!("{ms:.1}"))
+            };
+            [
+                scenario.name.clone(),
+                runs.len().to_string(),
+                p50(|t| t.total_ms),
+                p50(|t| t.model_ms),
+                p50(|t| t.governor_ms),
+                p50(|t| t.tools_ms),
+                p50(|t| (t.total_ms - t.model_ms - t.governor_ms - t.tools_ms).max(0.0)),
+            ]
+        })
+        .collect();
+    println!("\nWhere the time went (ms, median of the rounds; the prompt only):\n");
+    print_table(
+        &[
+            "scenario", "rounds", "total", "model", "governor", "tools", "other",
+        ],
+        &rows,
+    );
 }
 
 /// The local accounts this run created to approve with, and their passphrases (random, held
@@ -166,38 +250,56 @@ impl Approvers {
 }
 
 /// What the scenario does after its prompt: approves the requests it left waiting as its
-/// `approve_as` account (returning the tools that then ran), and reads the system status
-/// with a typed call when it checks one.
+/// `approve_as` account, rolls the approved writes back when it says so (each undo approved
+/// by the same account), and reads the system status with a typed call when it checks one.
 fn after_prompt(
     agent: &Agent,
     scenario: &Scenario,
     outcome: &AskOutcome,
     approvers: &mut Approvers,
-) -> anyhow::Result<(Vec<String>, Option<serde_json::Value>)> {
-    let mut approved = Vec::new();
+) -> anyhow::Result<AfterPrompt> {
+    let mut after = AfterPrompt::default();
     if let Some(name) = &scenario.approve_as {
-        for entry in &outcome.plan {
-            let (Some(id), Outcome::RequireApproval { approver_group, .. }) =
-                (&entry.approval_id, &entry.decision.outcome)
-            else {
-                continue;
-            };
-            let approver = approvers.sign_in(agent, name, approver_group)?;
-            let result = agent.approve(id, &approver, Some("approved in the demo"), &mut |_| {})?;
-            if let Some(action) = result.action.filter(|action| action.error.is_none()) {
-                approved.push(action.tool);
+        for action in approve_waiting(agent, outcome, name, approvers)? {
+            if scenario.rollback {
+                let undo = agent.rollback(&action.decision_id, Mode::Execute, &mut |_| {})?;
+                if !approve_waiting(agent, &undo, name, approvers)?.is_empty() {
+                    after.rolled_back.push(action.tool.clone());
+                }
             }
+            after.approved.push(action.tool);
         }
     }
-    let status = if scenario.expect.status_after.is_empty() {
-        None
-    } else {
+    if !scenario.expect.status_after.is_empty() {
         let read = agent.call(GET_SYSTEM_STATUS, Map::new(), Mode::Execute, &mut |_| {})?;
-        read.actions_taken
+        after.status = read
+            .actions_taken
             .into_iter()
-            .find_map(|action| action.result)
-    };
-    Ok((approved, status))
+            .find_map(|action| action.result);
+    }
+    Ok(after)
+}
+
+/// Approves, as `name`, every call of `outcome` that waits for approval; returns the calls
+/// that then ran without error.
+fn approve_waiting(
+    agent: &Agent,
+    outcome: &AskOutcome,
+    name: &str,
+    approvers: &mut Approvers,
+) -> anyhow::Result<Vec<Action>> {
+    let mut ran = Vec::new();
+    for entry in &outcome.plan {
+        let (Some(id), Outcome::RequireApproval { approver_group, .. }) =
+            (&entry.approval_id, &entry.decision.outcome)
+        else {
+            continue;
+        };
+        let approver = approvers.sign_in(agent, name, approver_group)?;
+        let result = agent.approve(id, &approver, Some("approved in the demo"), &mut |_| {})?;
+        ran.extend(result.action.filter(|action| action.error.is_none()));
+    }
+    Ok(ran)
 }
 
 /// Indexes the document corpus of `fixtures/docs` (its `corpus.txt`, labelled by its

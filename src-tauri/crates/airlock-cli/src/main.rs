@@ -47,6 +47,11 @@ struct Cli {
     /// (default: the nearest policy/ with a guards.toml, or $AIRLOCK_POLICY_DIR).
     #[arg(long, global = true, value_name = "DIR")]
     policy_dir: Option<PathBuf>,
+    /// Tool preselection: the planner's grammar allows only the K tools most similar to the
+    /// request, plus the status read; 0, the default, allows every tool (`make eval-planner`
+    /// measures both).
+    #[arg(long, global = true, value_name = "K", default_value_t = 0)]
+    preselect: usize,
 }
 
 #[derive(Subcommand)]
@@ -115,6 +120,10 @@ enum Command {
         /// Exit non-zero when a scenario fails.
         #[arg(long)]
         strict: bool,
+        /// Run every scenario this many times, each round in a fresh data directory; the
+        /// latency table then shows the medians.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=20))]
+        repeat: u16,
     },
     /// Show the models present and which one is used.
     Models,
@@ -457,7 +466,11 @@ fn main() -> ExitCode {
             mode,
             json,
         } => ask::rollback(&paths, &decision_id, mode, json),
-        Command::Demo { scenarios, strict } => demo::run(&paths, scenarios, strict),
+        Command::Demo {
+            scenarios,
+            strict,
+            repeat,
+        } => demo::run(&paths, scenarios, strict, usize::from(repeat)),
         Command::Models => models::run(&paths),
         Command::Policy(PolicyCommand::Check) => policy::check(&paths),
         Command::Policy(PolicyCommand::Eval {

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use airlock_agent::{
     default_data_dir, default_fixtures_dir, default_models_dir, default_policy_dir, AgentConfig,
+    Preselection, ALWAYS_OFFERED,
 };
 
 use crate::Cli;
@@ -15,6 +16,8 @@ pub struct Paths {
     pub model: Option<PathBuf>,
     pub fixtures_dir: PathBuf,
     pub policy_dir: PathBuf,
+    /// How many tools preselection offers the planner (0: every tool).
+    pub preselect: usize,
     /// The keychain service connection secrets are kept under: `$AIRLOCK_VAULT_SERVICE`, or
     /// Airlock's default (a second install or a test keeps its secrets apart this way).
     pub vault_service: String,
@@ -31,6 +34,7 @@ impl Paths {
                 .clone()
                 .unwrap_or_else(default_fixtures_dir),
             policy_dir: cli.policy_dir.clone().unwrap_or_else(default_policy_dir),
+            preselect: cli.preselect,
             vault_service: std::env::var("AIRLOCK_VAULT_SERVICE")
                 .ok()
                 .filter(|service| !service.trim().is_empty())
@@ -48,6 +52,9 @@ impl Paths {
         config.model.clone_from(&self.model);
         config.policy_dir.clone_from(&self.policy_dir);
         config.vault_service.clone_from(&self.vault_service);
+        if self.preselect > 0 {
+            config.preselection = Preselection::top(self.preselect, ALWAYS_OFFERED);
+        }
         Ok(config)
     }
 }

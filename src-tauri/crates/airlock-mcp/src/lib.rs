@@ -252,6 +252,7 @@ mod tests {
             actions_taken: Vec::new(),
             sources: Vec::new(),
             plan_stopped: None,
+            timings: airlock_agent::Timings::default(),
             audit: AuditRef {
                 trace_id: "t1".into(),
                 mode: Mode::Execute,
