@@ -40,6 +40,11 @@ pub fn airlock_with_model(data_dir: &Path, model: &Path) -> Command {
     command(data_dir, model, &repo().join("policy"))
 }
 
+/// As [`airlock`], with another policy directory.
+pub fn airlock_with_policy(data_dir: &Path, policy_dir: &Path) -> Command {
+    command(data_dir, &default_model(), policy_dir)
+}
+
 fn command(data_dir: &Path, model: &Path, policy_dir: &Path) -> Command {
     let mut cmd = Command::new(airlock_bin());
     cmd.arg("--data-dir")

@@ -104,6 +104,30 @@ fn sandbox_config(fixtures_dir: &std::path::Path) -> SandboxConfig {
     config
 }
 
+/// Starts the external MCP servers `policy_dir` lists (`mcp-servers.toml`). A server that does
+/// not start is left out with a warning: its tools are not offered, the rest of Airlock works.
+///
+/// # Errors
+/// [`AgentError::Mcp`] when the file cannot be read or parsed.
+fn attach_mcp_servers(
+    policy_dir: &std::path::Path,
+) -> Result<Vec<airlock_connectors::mcp::AttachedServer>, AgentError> {
+    let servers = airlock_connectors::mcp::load_servers(policy_dir)?;
+    Ok(servers
+        .iter()
+        .filter_map(|server| match airlock_connectors::mcp::attach(server) {
+            Ok(attached) => {
+                tracing::info!(server = %server.name, tools = attached.specs.len(), "MCP server attached");
+                Some(attached)
+            }
+            Err(err) => {
+                tracing::warn!(%err, "MCP server left out");
+                None
+            }
+        })
+        .collect())
+}
+
 /// The environment variable naming the sandbox's container runtime.
 const SANDBOX_RUNTIME_ENV: &str = "AIRLOCK_SANDBOX_RUNTIME";
 
@@ -388,10 +412,15 @@ impl Agent {
         store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?
             .with_state_file(airlock_connectors::ops::state_file(&config.data_dir));
-        let specs = airlock_connectors::catalog::specs();
+        let mut specs = airlock_connectors::catalog::specs();
+        let external = attach_mcp_servers(&config.policy_dir)?;
+        for server in &external {
+            specs.extend(server.specs.iter().cloned());
+        }
         let governance = Governance::open(&config, &specs)?;
         let mut executable = simulator.tools();
         executable.extend(crate::connections::connector_tools(&config, &store));
+        executable.extend(external.into_iter().flat_map(|server| server.tools));
         let embedder = Arc::new(EmbedderSlot::new(config.models_dir.clone()));
         if let Some(spec) = specs
             .iter()

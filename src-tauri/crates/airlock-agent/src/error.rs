@@ -20,6 +20,9 @@ pub enum AgentError {
     /// The simulator fixtures are missing or broken.
     #[error(transparent)]
     Tools(#[from] airlock_connectors::ops::OpsError),
+    /// The policy's list of external MCP servers cannot be read.
+    #[error(transparent)]
+    Mcp(#[from] airlock_connectors::mcp::McpError),
     /// The governor's policy does not load.
     #[error(transparent)]
     Policy(#[from] airlock_policy::GovernorError),

@@ -2,7 +2,8 @@
 //!
 //! [`ops`]: read-only tools over the fixtures directory (logs, system status, a small file
 //! tree) standing in for a real ops server, a mainframe batch night and a packaging line.
-//! [`mes`]: the MES over ODBC. [`sap`]: SAP over OData. Connectors never decide whether a call may run; the governor
+//! [`mes`]: the MES over ODBC. [`sap`]: SAP over OData. [`mcp`]: the tools of external MCP
+//! servers the policy attaches. Connectors never decide whether a call may run; the governor
 //! does, and only the agent's executor calls [`airlock_core::Tool::invoke`].
 //!
 //! [`keys`] keeps Airlock's Ed25519 signing keys in the OS keychain (or a private file);
@@ -10,6 +11,7 @@
 
 pub mod catalog;
 pub mod keys;
+pub mod mcp;
 pub mod mes;
 pub mod ops;
 #[cfg(target_os = "linux")]

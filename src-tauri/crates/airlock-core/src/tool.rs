@@ -27,6 +27,9 @@ pub enum SystemKind {
     Mes,
     /// The plant's documents.
     Documents,
+    /// An external MCP server the policy attaches (`policy/mcp-servers.toml`): its tools are
+    /// not Airlock's own, and the governor knows them all as one Cedar action.
+    External,
 }
 
 /// How sensitive data is, least first.

@@ -327,6 +327,7 @@ impl Governor {
             principal: call.principal,
             kind,
             tool: call.tool,
+            action: cedar_action(&tool.spec),
             resource: &resource,
             amount_cents,
             hour: now.hour(),
@@ -571,6 +572,21 @@ fn check_target(bundle: &mut PolicyBundle, spec: &ToolSpec) -> Result<(), Govern
     Ok(())
 }
 
+/// The Cedar action every tool of an attached MCP server is decided as; policies tell those
+/// tools apart by `context.tool`, and a role lists this action to use them at all.
+pub const EXTERNAL_ACTION: &str = "external_tool";
+
+/// The Cedar action a call of `spec` is decided as: the tool's own name, or
+/// [`EXTERNAL_ACTION`] for a tool of an attached MCP server.
+#[must_use]
+pub fn cedar_action(spec: &ToolSpec) -> &str {
+    if spec.target.kind == airlock_core::SystemKind::External {
+        EXTERNAL_ACTION
+    } else {
+        &spec.name
+    }
+}
+
 fn compile(
     mut bundle: PolicyBundle,
     specs: &[ToolSpec],
@@ -580,9 +596,10 @@ fn compile(
     let mut tools = BTreeMap::new();
     for spec in specs {
         check_target(&mut bundle, spec)?;
-        if !actions.contains(&spec.name) {
+        let action = cedar_action(spec);
+        if !actions.contains(action) {
             return Err(GovernorError::Setup(format!(
-                "tool `{}` has no action in the Cedar schema; add it to policy/*.cedarschema",
+                "tool `{}` has no action `{action}` in the Cedar schema; add it to policy/*.cedarschema",
                 spec.name
             )));
         }

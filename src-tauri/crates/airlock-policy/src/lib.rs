@@ -20,5 +20,5 @@ pub mod token;
 
 pub use bundle::{PolicyBundle, PolicyError, Problem, GUARDS_FILE, PRINCIPALS_FILE};
 pub use decision::{Decision, Layer, Outcome, Risk, Step, Verdict};
-pub use governor::{Call, CallContext, Governor, GovernorError};
+pub use governor::{cedar_action, Call, CallContext, Governor, GovernorError, EXTERNAL_ACTION};
 pub use ledger::{Ledger, LedgerError, MemoryLedger, Standing};

@@ -1,5 +1,6 @@
 //! Layer 2: the tool is one the governor knows and on the principal's allowlist (its roles'
-//! tools, narrowed by its agent profile).
+//! tools, narrowed by its agent profile). An attached MCP server's tool is on it when
+//! `external_tool` is.
 
 use std::collections::BTreeMap;
 
@@ -29,7 +30,7 @@ pub(crate) fn check<'t, T: AsRef<ToolSpec>>(
         ));
     };
     let allowed = directory.allowed_tools(member);
-    if !allowed.contains(tool) {
+    if !allowed.contains(crate::cedar_action(governed.as_ref())) {
         let rule = if member.tools.is_some() {
             "allowlist.agent_profile"
         } else {

@@ -112,7 +112,10 @@ pub(crate) fn resolve(
 pub(crate) struct CedarQuery<'a> {
     pub principal: &'a str,
     pub kind: PrincipalKind,
+    /// The tool called (the context's `tool`).
     pub tool: &'a str,
+    /// Its Cedar action: the tool itself, or `external_tool` for an attached server's tool.
+    pub action: &'a str,
     pub resource: &'a Resource,
     pub amount_cents: i64,
     pub hour: u8,
@@ -257,7 +260,7 @@ fn build_request(query: &CedarQuery<'_>) -> Result<Request, String> {
         ResourceKind::Document => &types.document,
     };
     let principal = uid(principal_type, query.principal);
-    let action = uid(&types.action, query.tool);
+    let action = uid(&types.action, query.action);
     let resource = uid(resource_type, &query.resource.id);
     let context = Context::from_pairs([
         (
@@ -279,6 +282,10 @@ fn build_request(query: &CedarQuery<'_>) -> Result<Request, String> {
         (
             "tainted".to_owned(),
             RestrictedExpression::new_bool(query.tainted),
+        ),
+        (
+            "tool".to_owned(),
+            RestrictedExpression::new_string(query.tool.to_owned()),
         ),
     ])
     .map_err(|err| err.to_string())?;
