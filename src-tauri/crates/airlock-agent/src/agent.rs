@@ -418,6 +418,8 @@ impl Agent {
             specs.extend(server.specs.iter().cloned());
         }
         let governance = Governance::open(&config, &specs)?;
+        // An attached server's tool the governor could not use is not offered to the planner.
+        specs.retain(|spec| governance.governs(&spec.name));
         let mut executable = simulator.tools();
         executable.extend(crate::connections::connector_tools(&config, &store));
         executable.extend(external.into_iter().flat_map(|server| server.tools));

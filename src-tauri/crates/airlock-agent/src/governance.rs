@@ -56,6 +56,11 @@ impl Governance {
         })
     }
 
+    /// Whether the governor decides `tool` (see [`Governor::governs`]).
+    pub fn governs(&self, tool: &str) -> bool {
+        self.governor.governs(tool)
+    }
+
     /// Who the requests run as.
     pub fn principal(&self) -> &str {
         &self.principal

@@ -173,6 +173,13 @@ impl Governor {
         Ok(())
     }
 
+    /// Whether `tool` is one the governor decides (a tool of an attached MCP server it could
+    /// not use is not: its calls are refused as unknown).
+    #[must_use]
+    pub fn governs(&self, tool: &str) -> bool {
+        self.compiled.tools.contains_key(tool)
+    }
+
     /// The policy in force.
     #[must_use]
     pub fn bundle(&self) -> &PolicyBundle {
@@ -595,7 +602,14 @@ fn compile(
     let actions = bundle.tools();
     let mut tools = BTreeMap::new();
     for spec in specs {
-        check_target(&mut bundle, spec)?;
+        let external = spec.target.kind == airlock_core::SystemKind::External;
+        match check_target(&mut bundle, spec) {
+            Err(err) if external => {
+                tracing::warn!(%err, "a tool of an attached MCP server is left out: its calls are refused");
+                continue;
+            }
+            checked => checked?,
+        }
         let action = cedar_action(spec);
         if !actions.contains(action) {
             return Err(GovernorError::Setup(format!(
@@ -603,12 +617,19 @@ fn compile(
                 spec.name
             )));
         }
-        let schema = ArgumentSchema::compile(spec).map_err(|err| {
-            GovernorError::Setup(format!(
-                "tool `{}` has an invalid argument schema: {err}",
-                spec.name
-            ))
-        })?;
+        let schema = match ArgumentSchema::compile(spec) {
+            Ok(schema) => schema,
+            Err(err) if external => {
+                tracing::warn!(tool = %spec.name, %err, "a tool of an attached MCP server has an argument schema the governor cannot use; its calls are refused");
+                continue;
+            }
+            Err(err) => {
+                return Err(GovernorError::Setup(format!(
+                    "tool `{}` has an invalid argument schema: {err}",
+                    spec.name
+                )))
+            }
+        };
         tools.insert(
             spec.name.clone(),
             GovernedTool {

@@ -334,3 +334,77 @@ fn a_default_resource_other_than_the_declared_system_is_refused() {
         "{message}"
     );
 }
+
+/// A tool of an attached MCP server, on `system`, with `parameters` as its server gave them.
+fn external_tool(
+    name: &str,
+    system: &str,
+    parameters: serde_json::Value,
+) -> airlock_core::ToolSpec {
+    airlock_core::ToolSpec::new(
+        name,
+        "a tool of an attached server",
+        parameters,
+        airlock_core::ToolEffect::Write,
+        airlock_core::ToolTarget::system(
+            airlock_core::SystemKind::External,
+            system,
+            airlock_core::Environment::Prod,
+            airlock_core::Classification::Internal,
+        ),
+    )
+}
+
+#[test]
+fn an_attached_servers_unusable_tools_are_refused_and_the_rest_governed() {
+    let mut specs = airlock_connectors::catalog::specs();
+    specs.push(external_tool(
+        "plant-ops.read_tag",
+        "plant-ops",
+        json!({"type": "object", "properties": {"tag": {"type": "string", "maxLength": 64}}}),
+    ));
+    specs.push(external_tool(
+        "plant-ops.broken",
+        "plant-ops",
+        json!({"type": "object", "properties": {"x": {"type": "no-such-type"}}}),
+    ));
+    specs.push(external_tool(
+        "ghost.read",
+        "ghost",
+        json!({"type": "object"}),
+    ));
+    let governor = Governor::load(&policy_dir(), &specs, &sim_root())
+        .expect("an attached server's bad tools do not stop the governor");
+    assert!(governor.governs("plant-ops.read_tag") && governor.governs("get_logs"));
+    assert!(!governor.governs("plant-ops.broken") && !governor.governs("ghost.read"));
+    let decide = |tool: &str| {
+        let args = json!({});
+        let call = Call {
+            principal: "olivia",
+            tool,
+            args: args.as_object().unwrap(),
+        };
+        let context = CallContext::new("s", datetime!(2026-11-02 09:00 UTC));
+        governor.decide(&call, &context, &MemoryLedger::default())
+    };
+    let usable = decide("plant-ops.read_tag");
+    assert!(
+        matches!(usable.outcome, Outcome::RequireApproval { ref approver_group, .. } if approver_group == "admins"),
+        "{usable:?}"
+    );
+    assert_eq!(
+        usable.deciding_rule.as_deref(),
+        Some("external-tools-need-admin")
+    );
+    for refused in ["plant-ops.broken", "ghost.read"] {
+        let decision = decide(refused);
+        assert!(
+            matches!(decision.outcome, Outcome::Deny { .. }),
+            "{refused}: {decision:?}"
+        );
+        assert_eq!(
+            decision.deciding_rule.as_deref(),
+            Some("allowlist.unknown_tool")
+        );
+    }
+}
