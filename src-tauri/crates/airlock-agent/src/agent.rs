@@ -384,10 +384,10 @@ pub enum Progress<'a> {
 
 /// The orchestrator. Shareable between threads; requests are served one at a time by the model.
 pub struct Agent {
-    config: AgentConfig,
+    pub(crate) config: AgentConfig,
     store: Mutex<Store>,
     simulator: OpsSimulator,
-    tools: ToolRegistry,
+    pub(crate) tools: ToolRegistry,
     examples: Vec<Example>,
     /// The embedding model, shared by document search and tool preselection.
     embedder: Arc<EmbedderSlot>,
@@ -395,7 +395,11 @@ pub struct Agent {
     tool_index: OnceLock<Result<ToolIndex, String>>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
     pub(crate) governance: Governance,
-    sandbox: SandboxRunner,
+    pub(crate) sandbox: SandboxRunner,
+    /// Policy saves, one at a time.
+    pub(crate) policy_edit: Mutex<()>,
+    /// Where the audit key is kept: the keychain, or a file and why.
+    pub(crate) key_storage: crate::status::KeyStorage,
 }
 
 impl Agent {
@@ -409,6 +413,7 @@ impl Agent {
         let mut store = Store::open(&config.data_dir)?;
         let audit_key =
             airlock_connectors::keys::load_or_create_signing_key(AUDIT_KEY, &config.data_dir)?;
+        let key_storage = crate::status::KeyStorage::of(&audit_key);
         store.set_audit_signer(audit_key.key);
         let simulator = OpsSimulator::open(&config.fixtures_dir)?
             .with_state_file(airlock_connectors::ops::state_file(&config.data_dir));
@@ -450,6 +455,8 @@ impl Agent {
             tool_index: OnceLock::new(),
             worker: Mutex::new(None),
             governance,
+            policy_edit: Mutex::new(()),
+            key_storage,
         })
     }
 
@@ -491,6 +498,14 @@ impl Agent {
         let worker = Arc::new(ModelWorker::start(config)?);
         *slot = Some(Arc::clone(&worker));
         Ok(worker)
+    }
+
+    /// Whether the model worker has been started.
+    pub(crate) fn loaded_model(&self) -> bool {
+        self.worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Serves one request in a new conversation: check, plan, decide, run (in execute mode)

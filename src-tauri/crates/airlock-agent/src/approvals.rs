@@ -273,7 +273,7 @@ impl Agent {
     /// # Errors
     /// [`ApprovalError::SignIn`] or [`ApprovalError::Locked`]; [`AgentError::Store`].
     pub fn sign_in(&self, name: &str, passphrase: &str) -> Result<Approver, AgentError> {
-        let config = self.governance.approvals_config().clone();
+        let config = self.governance.approvals_config();
         let found = self.store().account_with_hash(name)?;
         let refuse = |reason: &str, err: ApprovalError| -> Result<Approver, AgentError> {
             self.record(

@@ -41,6 +41,9 @@ pub enum AgentError {
     /// An approval step was refused: its message says why and what to do.
     #[error(transparent)]
     Approval(#[from] crate::ApprovalError),
+    /// A policy edit was refused.
+    #[error(transparent)]
+    PolicyEdit(Box<crate::PolicyEditError>),
     /// No conversation has the id a request was to continue.
     #[error("no conversation `{0}`: the id is printed after each answer (`conversation …`); leave out --conversation to start a new one")]
     UnknownConversation(String),

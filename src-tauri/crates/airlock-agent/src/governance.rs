@@ -2,6 +2,7 @@
 //! gets a signed single-use intent token, and the executor verifies that token against the
 //! exact call before it runs anything.
 
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, SystemTime};
 
 use airlock_core::{Confidence, Intent};
@@ -32,7 +33,8 @@ pub(crate) struct RequestRef<'a> {
 
 /// The governor, the token issuer and the executor's verifier, for one principal.
 pub(crate) struct Governance {
-    governor: Governor,
+    /// Replaced whole when an admin saves the policy.
+    governor: RwLock<Governor>,
     issuer: TokenIssuer,
     verifier: TokenVerifier,
     principal: String,
@@ -49,7 +51,7 @@ impl Governance {
             airlock_connectors::keys::load_or_create_signing_key(TOKEN_KEY, &config.data_dir)?;
         let verifying = key.verifying_key();
         Ok(Self {
-            governor,
+            governor: RwLock::new(governor),
             issuer: TokenIssuer::new(key.key, TOKEN_TTL),
             verifier: TokenVerifier::new(verifying),
             principal: config.principal.clone(),
@@ -58,7 +60,7 @@ impl Governance {
 
     /// Whether the governor decides `tool` (see [`Governor::governs`]).
     pub fn governs(&self, tool: &str) -> bool {
-        self.governor.governs(tool)
+        self.governor().governs(tool)
     }
 
     /// Who the requests run as.
@@ -74,13 +76,13 @@ impl Governance {
             request_text: Some(request.to_owned()),
             ..CallContext::new(session, now())
         };
-        self.governor
+        self.governor()
             .admit(&self.principal, &context, &StoreLedger(store))
     }
 
     /// What this principal may retrieve from the plant's documents.
     pub fn clearance(&self) -> airlock_store::Clearance {
-        let (level, groups) = self.governor.clearance(&self.principal);
+        let (level, groups) = self.governor().clearance(&self.principal);
         airlock_store::Clearance { level, groups }
     }
 
@@ -108,12 +110,13 @@ impl Governance {
             tool: &intent.tool,
             args: &intent.args,
         };
-        self.governor.decide(&call, &context, &StoreLedger(store))
+        self.governor().decide(&call, &context, &StoreLedger(store))
     }
 
     /// The amount an intent moves, when its tool carries one.
     pub fn amount_cents(&self, intent: &Intent) -> Option<i64> {
-        let rules = self.governor.bundle().guards.tools.get(&intent.tool)?;
+        let governor = self.governor();
+        let rules = governor.bundle().guards.tools.get(&intent.tool)?;
         let param = rules.amount_param.as_deref()?;
         intent.args.get(param)?.as_i64()
     }
@@ -164,18 +167,35 @@ impl Governance {
 
     /// Whether this installation only plans (`[deployment] read_only` in guards.toml).
     pub fn read_only(&self) -> bool {
-        self.governor.bundle().guards.deployment.read_only
+        self.governor().bundle().guards.deployment.read_only
     }
 
     /// Approval requests and approvers' accounts, as the policy configures them.
-    pub fn approvals_config(&self) -> &airlock_policy::config::ApprovalsConfig {
-        &self.governor.bundle().guards.approvals
+    pub fn approvals_config(&self) -> airlock_policy::config::ApprovalsConfig {
+        self.governor().bundle().guards.approvals.clone()
+    }
+
+    /// Loads the policy directory again (see [`Governor::reload`]): on any problem the policy
+    /// in force stays.
+    pub fn reload(
+        &self,
+        policy_dir: &std::path::Path,
+    ) -> Result<(), airlock_policy::GovernorError> {
+        self.governor
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .reload(policy_dir)
+    }
+
+    fn governor(&self) -> RwLockReadGuard<'_, Governor> {
+        self.governor.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// For a tool whose target is named by an argument: that argument, and the ids of the
     /// systems (or documents) the directory knows.
     pub fn resource_choices(&self, tool: &str) -> Option<(String, Vec<String>)> {
-        let bundle = self.governor.bundle();
+        let governor = self.governor();
+        let bundle = governor.bundle();
         let rules = bundle.guards.tools.get(tool)?;
         let param = rules.resource_param.clone()?;
         let known = match rules.resource_kind {
@@ -189,9 +209,48 @@ impl Governance {
         Some((param, known))
     }
 
+    /// Where a call of `tool` with `args` lands: the system (named by the tool or by its
+    /// resource argument) and that system's environment and classification in the directory.
+    pub fn target_of(
+        &self,
+        spec: &airlock_core::ToolSpec,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> crate::CallTarget {
+        let governor = self.governor();
+        let bundle = governor.bundle();
+        let system = match &spec.target.system {
+            Some((name, _)) => Some(name.clone()),
+            None => bundle
+                .guards
+                .tools
+                .get(&spec.name)
+                .and_then(|rules| rules.resource_param.as_deref())
+                .and_then(|param| args.get(param))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        };
+        let known = system
+            .as_deref()
+            .and_then(|name| bundle.directory.systems.get(name));
+        crate::CallTarget {
+            kind: spec.target.kind,
+            environment: known.map(|entry| entry.environment.clone()).or_else(|| {
+                spec.target
+                    .system
+                    .as_ref()
+                    .map(|(_, environment)| serde_name(environment))
+            }),
+            classification: known.map_or_else(
+                || serde_name(&spec.target.results),
+                |entry| entry.classification.clone(),
+            ),
+            system,
+        }
+    }
+
     /// The roles and groups the policy's directory gives `name` (none for a stranger).
     pub fn memberships(&self, name: &str) -> Vec<String> {
-        self.governor.bundle().directory.memberships(name)
+        self.governor().bundle().directory.memberships(name)
     }
 
     /// Records an allowed or pending spend so later budget decisions count it.
@@ -267,5 +326,13 @@ impl Ledger for StoreLedger<'_> {
         self.0
             .set_principal_standing(principal, &stored)
             .map_err(|err| LedgerError(err.to_string()))
+    }
+}
+
+/// A unit enum's serde name (e.g. `prod`, `internal`).
+fn serde_name(value: &impl serde::Serialize) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => String::new(),
     }
 }

@@ -15,13 +15,16 @@ mod events;
 mod governance;
 mod library;
 mod planner;
+mod policy_admin;
 mod preselect;
 mod remedy;
 mod request;
 mod sandboxed;
 mod scenario;
+mod status;
 mod timing;
 mod tools;
+mod views;
 
 pub use agent::{
     os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, Draft, PlanStop,
@@ -33,18 +36,26 @@ pub use airlock_llm::registry::{
 pub use airlock_policy::{Decision, Outcome};
 pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
-pub use airlock_store::{ApprovalRecord, ApprovalStatus, LocalAccount};
+pub use airlock_store::{
+    ApprovalRecord, ApprovalStatus, AuditEntry, AuditFilter, AuditReport, ConversationSummary,
+    ExportFormat, LocalAccount, OpenedChunk, StoredMessage,
+};
 pub use approvals::{ApprovalError, ApprovalOutcome, Approver, ADMIN_ROLE, MIN_PASSPHRASE_CHARS};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use events::AgentEvent;
 pub use library::{AddOptions, DocumentLibrary, FileResult};
 pub use planner::{plan_schema, PlanError};
+pub use policy_admin::{
+    PolicyCaseResult, PolicyEditError, PolicyFile, PolicyReview, PolicySaved, MAX_POLICY_FILE_BYTES,
+};
 pub use preselect::{Preselection, ALWAYS_OFFERED};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
 pub use scenario::{load_scenarios, AfterPrompt, Expectation, Judgement, Scenario, ScenarioError};
+pub use status::{AppStatus, ModelPart, PartStatus};
 pub use timing::Timings;
 pub use tools::ToolRegistry;
+pub use views::{CallTarget, PendingApproval};
 
 /// The simulator fixtures: `$AIRLOCK_FIXTURES_DIR`, else the nearest `fixtures/` holding a
 /// `status.json`, else `./fixtures`.

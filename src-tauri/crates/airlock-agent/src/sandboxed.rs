@@ -43,6 +43,19 @@ impl SandboxRunner {
         })
     }
 
+    /// The engine, when it answers: connects on first call (building the image if needed),
+    /// then pings. An engine that stopped answering is dropped, so the next call reconnects.
+    pub fn engine(&self) -> Result<airlock_sandbox::EngineInfo, SandboxError> {
+        self.runtime.block_on(async {
+            let sandbox = self.sandbox().await?;
+            if let Err(err) = sandbox.ping().await {
+                *self.slot() = None;
+                return Err(err);
+            }
+            Ok(sandbox.engine().clone())
+        })
+    }
+
     async fn sandbox(&self) -> Result<Arc<Sandbox>, SandboxError> {
         if let Some(sandbox) = self.slot().as_ref() {
             return Ok(Arc::clone(sandbox));

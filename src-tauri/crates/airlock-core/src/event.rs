@@ -91,6 +91,8 @@ pub enum EventKind {
     /// The plant simulator's state was changed by hand: a fault injected for a drill, or a
     /// reset to the fixtures' snapshot.
     SimulatorChanged,
+    /// An admin saved a policy file; the governor now decides with it.
+    PolicyChanged,
 }
 
 impl EventKind {
@@ -119,6 +121,7 @@ impl EventKind {
             EventKind::AccountsChanged => "accounts_changed",
             EventKind::PlanStopped => "plan_stopped",
             EventKind::SimulatorChanged => "simulator_changed",
+            EventKind::PolicyChanged => "policy_changed",
         }
     }
 }

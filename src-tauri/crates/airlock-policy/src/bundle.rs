@@ -19,7 +19,7 @@ pub const GUARDS_FILE: &str = "guards.toml";
 pub const PRINCIPALS_FILE: &str = "principals.toml";
 
 /// One problem in one policy file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     /// The file, relative to the policy directory.
     pub file: String,

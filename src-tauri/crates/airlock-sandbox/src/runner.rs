@@ -172,6 +172,16 @@ impl Sandbox {
         &self.engine
     }
 
+    /// Asks the engine whether it still answers (the status bar's Docker check).
+    ///
+    /// # Errors
+    /// [`SandboxError::Engine`] / [`SandboxError::EngineTimeout`] when it does not.
+    pub async fn ping(&self) -> Result<(), SandboxError> {
+        self.engine_call("checking that the engine answers", self.docker.ping())
+            .await
+            .map(drop)
+    }
+
     /// The image every container runs (`airlock-sandbox:<hash>`).
     #[must_use]
     pub fn image(&self) -> &str {

@@ -39,7 +39,53 @@ pub struct StoredMessage {
     pub created_at: String,
 }
 
+/// A conversation as listed: its title and how far it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConversationSummary {
+    /// Its id.
+    pub id: String,
+    /// Its title (the first request).
+    pub title: String,
+    /// When it started (UTC, RFC 3339).
+    pub created_at: String,
+    /// When its last message was written (its start when it has none).
+    pub updated_at: String,
+    /// How many messages it holds.
+    pub messages: u32,
+}
+
 impl Store {
+    /// The `limit` most recently active conversations: those without messages yet (newest
+    /// first), then by their latest message.
+    ///
+    /// # Errors
+    /// [`StoreError`] when SQLite fails.
+    pub fn conversations(&self, limit: u32) -> Result<Vec<ConversationSummary>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT c.id, c.title, c.created_at,
+                        coalesce(max(m.created_at), c.created_at) AS updated_at, count(m.id)
+                 FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id
+                 GROUP BY c.id
+                 ORDER BY max(m.id) IS NULL DESC, max(m.id) DESC, c.rowid DESC LIMIT ?1",
+            )
+            .map_err(|err| self.error(err))?;
+        let rows = stmt
+            .query_map([limit], |row| {
+                Ok(ConversationSummary {
+                    id: row.get(0)?,
+                    title: row.get(1)?,
+                    created_at: row.get(2)?,
+                    updated_at: row.get(3)?,
+                    messages: row.get(4)?,
+                })
+            })
+            .map_err(|err| self.error(err))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|err| self.error(err))
+    }
+
     /// Starts a conversation titled `title`.
     ///
     /// # Errors
@@ -150,6 +196,16 @@ mod tests {
                 ("assistant".to_owned(), "all up".to_owned())
             ]
         );
+        let listed = store.conversations(10).unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|c| (c.title.as_str(), c.messages))
+                .collect::<Vec<_>>(),
+            [("line 3", 2), ("payroll", 1)],
+            "the conversation with the latest message comes first"
+        );
+        assert_eq!(store.conversations(1).unwrap().len(), 1);
         assert_eq!(store.conversation(one.as_str()).unwrap(), Some(one));
         assert_eq!(store.conversation("nope").unwrap(), None);
     }

@@ -31,6 +31,7 @@
 
 mod accounts;
 mod approvals;
+mod audit_query;
 mod chain;
 mod checkpoint;
 mod clock;
@@ -53,8 +54,9 @@ mod write;
 
 pub use accounts::LocalAccount;
 pub use approvals::{ApprovalRecord, ApprovalStatus, ApprovalVerdict, NewApproval};
+pub use audit_query::{AuditEntry, AuditFilter, MAX_AUDIT_ROWS};
 pub use connections::ConnectionRecord;
-pub use conversations::{ConversationId, StoredMessage};
+pub use conversations::{ConversationId, ConversationSummary, StoredMessage};
 pub use documents::{
     Activation, DocumentSummary, NewChunk, NewVersion, VersionStart, EMBEDDING_DIMENSION,
 };
