@@ -6,7 +6,27 @@ use std::path::Path;
 /// The app's own commands. Listing them in the app manifest makes Tauri gate each one per
 /// window through the capability files (`capabilities/*.json`), instead of allowing every
 /// app command in every window.
-const APP_COMMANDS: &[&str] = &["model_status"];
+const APP_COMMANDS: &[&str] = &[
+    "app_status",
+    "ask",
+    "list_conversations",
+    "conversation_messages",
+    "open_citation",
+    "open_admin_window",
+    "pending_approvals",
+    "approve_request",
+    "deny_request",
+    "admin_sign_in",
+    "admin_sign_out",
+    "policy_files",
+    "review_policy",
+    "save_policy",
+    "policy_playground",
+    "run_policy_tests",
+    "audit_events",
+    "verify_audit",
+    "export_audit",
+];
 
 fn main() {
     let index = Path::new("../ui/dist/index.html");

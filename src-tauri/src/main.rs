@@ -5,16 +5,25 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod state;
 
 use std::process::ExitCode;
 
+use airlock_agent::{Agent, AgentConfig};
 use anyhow::Context as _;
+use tauri::Manager as _;
 use tracing_subscriber::EnvFilter;
+
+use crate::state::{AdminSession, Engine};
 
 /// Exit code when there is no graphical display to open a window on.
 const EXIT_NO_DISPLAY: u8 = 2;
 
 fn main() -> ExitCode {
+    // The model worker and the document extractor are this same binary in another role.
+    if let Some(code) = airlock_agent::serve_worker_if_requested() {
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     // Environment changes first, while the process is still single-threaded.
     #[cfg(target_os = "linux")]
     avoid_webkit_dmabuf_renderer();
@@ -39,16 +48,78 @@ fn main() -> ExitCode {
     }
 }
 
-/// Builds and runs the Tauri application until the last window closes.
+/// Builds and runs the Tauri application until the last window closes, then shuts the
+/// engine down cleanly.
 fn run() -> anyhow::Result<()> {
-    let models_dir = airlock_agent::default_models_dir();
-    tracing::info!(models_dir = %models_dir.display(), "starting Airlock desktop");
+    let engine = Engine::new(open_agent());
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(main) = app.get_webview_window("main") {
+                let _ = main.unminimize();
+                let _ = main.set_focus();
+            }
+        }))
+        .manage(engine)
+        .manage(AdminSession::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::chat::app_status,
+            commands::chat::ask,
+            commands::chat::list_conversations,
+            commands::chat::conversation_messages,
+            commands::chat::open_citation,
+            commands::chat::open_admin_window,
+            commands::approvals::pending_approvals,
+            commands::approvals::approve_request,
+            commands::approvals::deny_request,
+            commands::admin::admin_sign_in,
+            commands::admin::admin_sign_out,
+            commands::admin::policy_files,
+            commands::admin::review_policy,
+            commands::admin::save_policy,
+            commands::admin::policy_playground,
+            commands::admin::run_policy_tests,
+            commands::admin::audit_events,
+            commands::admin::verify_audit,
+            commands::admin::export_audit,
+        ])
+        .on_window_event(|window, event| {
+            if window.label() == commands::chat::ADMIN_WINDOW
+                && matches!(event, tauri::WindowEvent::Destroyed)
+            {
+                window.state::<AdminSession>().sign_out();
+            }
+        })
+        .build(tauri::generate_context!())
+        .context("the desktop window could not start")?;
+    app.run(|app, event| {
+        if let tauri::RunEvent::Exit = event {
+            if let Some(agent) = app.state::<Engine>().opened() {
+                agent.shutdown();
+            }
+        }
+    });
+    Ok(())
+}
 
-    tauri::Builder::default()
-        .manage(commands::ModelsDir(models_dir))
-        .invoke_handler(tauri::generate_handler![commands::model_status])
-        .run(tauri::generate_context!())
-        .context("the desktop window could not run")
+/// Opens the engine with the default directories (each overridable by its `AIRLOCK_*`
+/// variable), as the OS user. A failure is kept and shown by every command.
+fn open_agent() -> Result<Agent, String> {
+    let config = AgentConfig::with_current_exe(
+        airlock_agent::default_data_dir(),
+        airlock_agent::default_models_dir(),
+        airlock_agent::default_fixtures_dir(),
+    )
+    .map_err(|err| err.to_string())?;
+    tracing::info!(
+        data_dir = %config.data_dir.display(),
+        models_dir = %config.models_dir.display(),
+        policy_dir = %config.policy_dir.display(),
+        "opening the Airlock engine"
+    );
+    Agent::open(config).map_err(|err| {
+        tracing::error!(%err, "the engine did not open");
+        format!("Airlock's engine did not open: {err}")
+    })
 }
 
 /// Logs to stderr; `RUST_LOG` overrides the default `info` level.

@@ -500,6 +500,14 @@ impl Agent {
         Ok(worker)
     }
 
+    /// Stops the model worker (it starts again with the next request).
+    pub(crate) fn stop_model(&self) {
+        self.worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
     /// Whether the model worker has been started.
     pub(crate) fn loaded_model(&self) -> bool {
         self.worker

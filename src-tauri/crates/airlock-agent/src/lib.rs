@@ -57,6 +57,14 @@ pub use timing::Timings;
 pub use tools::ToolRegistry;
 pub use views::{CallTarget, PendingApproval};
 
+/// When this process was started as one of the engine's workers (the model worker, or the
+/// isolated document extractor), serves that role and returns its exit code; `None` for a
+/// normal start. Every binary that opens an [`Agent`] calls this first thing in `main`.
+#[must_use]
+pub fn serve_worker_if_requested() -> Option<i32> {
+    airlock_llm::worker::run_if_requested().or_else(airlock_rag::serve_if_requested)
+}
+
 /// The simulator fixtures: `$AIRLOCK_FIXTURES_DIR`, else the nearest `fixtures/` holding a
 /// `status.json`, else `./fixtures`.
 #[must_use]

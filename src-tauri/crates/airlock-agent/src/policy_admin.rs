@@ -269,7 +269,8 @@ impl Agent {
     }
 
     /// Whether `who` holds the admin role (by account or by the policy's directory).
-    pub(crate) fn is_admin(&self, who: &Approver) -> bool {
+    #[must_use]
+    pub fn is_admin(&self, who: &Approver) -> bool {
         who.roles.iter().any(|role| role == ADMIN_ROLE)
             || self
                 .governance

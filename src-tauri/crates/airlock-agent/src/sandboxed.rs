@@ -56,6 +56,14 @@ impl SandboxRunner {
         })
     }
 
+    /// Removes this process's containers, if the engine was ever connected; returns how many.
+    pub fn remove_own(&self) -> Result<usize, SandboxError> {
+        let Some(sandbox) = self.slot().clone() else {
+            return Ok(0);
+        };
+        self.runtime.block_on(sandbox.remove_own())
+    }
+
     async fn sandbox(&self) -> Result<Arc<Sandbox>, SandboxError> {
         if let Some(sandbox) = self.slot().as_ref() {
             return Ok(Arc::clone(sandbox));

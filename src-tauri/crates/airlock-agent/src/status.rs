@@ -119,6 +119,24 @@ impl Agent {
         }
     }
 
+    /// Closes down cleanly when the app quits: signs an audit checkpoint over the newest row,
+    /// stops the model worker and removes any sandbox container a cut-short run left. Each
+    /// step is tried even when an earlier one fails; failures are logged.
+    pub fn shutdown(&self) {
+        match self.store().checkpoint() {
+            Ok(seq) => tracing::info!(?seq, "audit checkpoint written at shutdown"),
+            Err(err) => tracing::warn!(%err, "no audit checkpoint at shutdown"),
+        }
+        self.stop_model();
+        match self.sandbox.remove_own() {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "sandbox containers removed at shutdown"),
+            Err(err) => {
+                tracing::warn!(%err, "sandbox containers may be left; the next start removes them")
+            }
+        }
+    }
+
     fn model_part(&self) -> ModelPart {
         let loaded = self.loaded_model();
         let found = airlock_llm::registry::select_model(

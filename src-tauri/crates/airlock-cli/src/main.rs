@@ -412,10 +412,7 @@ enum PolicyCommand {
 }
 
 fn main() -> ExitCode {
-    if let Some(code) = airlock_llm::worker::run_if_requested() {
-        return ExitCode::from(u8::try_from(code).unwrap_or(1));
-    }
-    if let Some(code) = airlock_rag::serve_if_requested() {
+    if let Some(code) = airlock_agent::serve_worker_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     tracing_subscriber::fmt()

@@ -402,6 +402,21 @@ impl Sandbox {
         Ok(removed)
     }
 
+    /// Removes the containers this process started that still exist (runs cut short when the
+    /// app quits); returns how many.
+    ///
+    /// # Errors
+    /// [`SandboxError::Engine`] when the engine cannot list or remove them.
+    pub async fn remove_own(&self) -> Result<usize, SandboxError> {
+        let own = HashMap::from([(OWNER_LABEL.to_owned(), std::process::id().to_string())]);
+        let containers = self.containers(&own).await?;
+        for (id, _) in &containers {
+            self.engine_call("removing a container at shutdown", remove(&self.docker, id))
+                .await?;
+        }
+        Ok(containers.len())
+    }
+
     /// Our containers (running or not) that carry every one of `labels`, with all their labels.
     ///
     /// # Errors
