@@ -8,7 +8,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 # Always build the whole workspace: building one package alone unifies build-dependency
 # features differently (tauri-build's) and would compile llama.cpp a second time.
 BUILD := $(CARGO) build --workspace
-UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
+UI_SOURCES := $(shell find ui/src ui/index.html ui/admin.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
 .PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag eval-citations eval-planner fuzz help
 
@@ -52,7 +52,7 @@ lint: ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 test-ui:
-	cd ui && npm run lint && npm run typecheck
+	cd ui && npm run lint && npm run typecheck && npm test
 
 test-scripts:
 	python3 -m unittest discover -s scripts -p 'test_*.py'

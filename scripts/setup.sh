@@ -47,6 +47,8 @@ APT_PACKAGES=(
     python3 python3-pip
     libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
     docker.io busybox-static xvfb xauth sqlite3 procps iproute2
+    # The desktop end-to-end test drives the window through WebKitWebDriver (with tauri-driver).
+    webkit2gtk-driver imagemagick
     nodejs npm
     # The signing-key keychain tests: a private session bus (dbus-run-session), a Secret
     # Service (GNOME Keyring) and secret-tool to inspect it.
@@ -123,7 +125,12 @@ EOF
             die "cargo install cargo-nextest failed; check that crates.io is reachable"
         nextest="$(cargo nextest --version 2>/dev/null | head -n 1)"
     fi
-    echo "rust: $(cargo --version | cut -d' ' -f1-2), $nextest"
+    if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x "$HOME/.cargo/bin/tauri-driver" ]]; then
+        echo "rust: installing tauri-driver from crates.io (the desktop end-to-end test's WebDriver)"
+        cargo install tauri-driver --locked ||
+            die "cargo install tauri-driver failed; check that crates.io is reachable"
+    fi
+    echo "rust: $(cargo --version | cut -d' ' -f1-2), $nextest, tauri-driver"
 }
 
 # ------------------------------------------------------------------------------- docker

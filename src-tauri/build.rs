@@ -9,6 +9,7 @@ use std::path::Path;
 const APP_COMMANDS: &[&str] = &[
     "app_status",
     "ask",
+    "call_tool",
     "list_conversations",
     "conversation_messages",
     "open_citation",

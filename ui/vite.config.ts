@@ -1,3 +1,6 @@
+/// <reference types="vitest/config" />
+import { resolve } from "node:path";
+
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";
 
@@ -20,5 +23,18 @@ export default defineConfig({
     // Never inline assets as data: URLs for scripts/styles; keep them as files.
     assetsInlineLimit: 0,
     sourcemap: false,
+    rollupOptions: {
+      // Two windows, two pages: the chat ("main") and the admin window ("admin").
+      input: {
+        main: resolve(import.meta.dirname, "index.html"),
+        admin: resolve(import.meta.dirname, "admin.html"),
+      },
+    },
+  },
+  test: {
+    environment: "jsdom",
+    setupFiles: ["./src/test/setup.ts"],
+    include: ["src/**/*.test.{ts,tsx}"],
+    restoreMocks: true,
   },
 });

@@ -64,6 +64,7 @@ fn run() -> anyhow::Result<()> {
         .invoke_handler(tauri::generate_handler![
             commands::chat::app_status,
             commands::chat::ask,
+            commands::chat::call_tool,
             commands::chat::list_conversations,
             commands::chat::conversation_messages,
             commands::chat::open_citation,
@@ -101,15 +102,22 @@ fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A model file to use instead of the most preferred one in the models directory.
+const MODEL_ENV: &str = "AIRLOCK_MODEL";
+
 /// Opens the engine with the default directories (each overridable by its `AIRLOCK_*`
-/// variable), as the OS user. A failure is kept and shown by every command.
+/// variable) and model ([`MODEL_ENV`]), as the OS user. A failure is kept and shown by every
+/// command.
 fn open_agent() -> Result<Agent, String> {
-    let config = AgentConfig::with_current_exe(
+    let mut config = AgentConfig::with_current_exe(
         airlock_agent::default_data_dir(),
         airlock_agent::default_models_dir(),
         airlock_agent::default_fixtures_dir(),
     )
     .map_err(|err| err.to_string())?;
+    config.model = std::env::var_os(MODEL_ENV)
+        .filter(|path| !path.is_empty())
+        .map(std::path::PathBuf::from);
     tracing::info!(
         data_dir = %config.data_dir.display(),
         models_dir = %config.models_dir.display(),

@@ -2,11 +2,11 @@
 //! window; saving the policy is checked again by the engine (admins only, valid only).
 
 use airlock_agent::{
-    Approver, AuditEntry, AuditFilter, AuditReport, Decision, ExportFormat, PolicyCaseResult,
-    PolicyFile, PolicyReview, PolicySaved,
+    Approver, AuditEntry, AuditFilter, AuditReport, Decision, ExportFormat, ExportedAudit,
+    PolicyCaseResult, PolicyFile, PolicyReview, PolicySaved,
 };
 use serde_json::{Map, Value};
-use tauri::State;
+use tauri::{AppHandle, Manager as _, State};
 
 use super::{short_text, with_agent};
 use crate::state::{AdminSession, Engine};
@@ -152,19 +152,24 @@ pub async fn verify_audit(
     .await
 }
 
-/// Every audit row since `since` (all when absent) as JSON or CSV text, hashes included.
+/// Writes every audit row since `since` (all when absent) as JSON or CSV, hashes included, to
+/// the user's downloads folder (the data directory when there is none); returns where.
 #[tauri::command]
 pub async fn export_audit(
+    app: AppHandle,
     engine: State<'_, Engine>,
     session: State<'_, AdminSession>,
     since: Option<String>,
     format: String,
-) -> Result<String, String> {
+) -> Result<ExportedAudit, String> {
     session.admin()?;
     let format: ExportFormat = format.parse()?;
+    let since = since.filter(|since| !since.trim().is_empty());
+    let downloads = app.path().download_dir().ok();
     with_agent(&engine, move |agent| {
+        let dir = downloads.unwrap_or_else(|| agent.data_dir().join("exports"));
         agent
-            .export_audit(since.as_deref(), format)
+            .export_audit(since.as_deref(), format, &dir)
             .map_err(|err| err.to_string())
     })
     .await

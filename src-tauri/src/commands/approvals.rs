@@ -6,6 +6,7 @@ use airlock_agent::{AgentEvent, ApprovalOutcome, ApprovalRecord, PendingApproval
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::chat::forward;
 use super::{short_text, with_agent};
 use crate::state::Engine;
 
@@ -34,11 +35,7 @@ pub async fn approve_request(
             .sign_in(&account, &passphrase)
             .map_err(|err| err.to_string())?;
         agent
-            .approve(&id, &approver, comment.as_deref(), &mut |progress| {
-                if let Err(err) = events.send(AgentEvent::from(&progress)) {
-                    tracing::warn!(%err, "the window stopped listening to an approval's events");
-                }
-            })
+            .approve(&id, &approver, comment.as_deref(), &mut forward(&events))
             .map_err(|err| err.to_string())
     })
     .await

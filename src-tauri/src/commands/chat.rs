@@ -2,9 +2,10 @@
 //! cited passages, and opening the admin window.
 
 use airlock_agent::{
-    AgentEvent, AppStatus, AskOutcome, ConversationSummary, OpenedChunk, StoredMessage,
+    AgentEvent, AppStatus, AskOutcome, ConversationSummary, OpenedChunk, Progress, StoredMessage,
 };
 use airlock_core::Mode;
+use serde_json::{Map, Value};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State, WebviewUrl, WebviewWindowBuilder};
 
@@ -35,14 +36,45 @@ pub async fn ask(
     }
     with_agent(&engine, move |agent| {
         agent
-            .ask_in(conversation_id.as_deref(), &text, mode, &mut |progress| {
-                if let Err(err) = events.send(AgentEvent::from(&progress)) {
-                    tracing::warn!(%err, "the window stopped listening to a request's events");
-                }
-            })
+            .ask_in(
+                conversation_id.as_deref(),
+                &text,
+                mode,
+                &mut forward(&events),
+            )
             .map_err(|err| err.to_string())
     })
     .await
+}
+
+/// Runs one tool call the operator typed, without the model: the governor decides it like a
+/// planned one; its events go to `events`.
+#[tauri::command]
+pub async fn call_tool(
+    engine: State<'_, Engine>,
+    tool: String,
+    args: Map<String, Value>,
+    mode: String,
+    events: Channel<AgentEvent>,
+) -> Result<AskOutcome, String> {
+    let mode: Mode = mode.parse().map_err(|err| format!("{err}"))?;
+    short_text("tool name", &tool)?;
+    with_agent(&engine, move |agent| {
+        agent
+            .call(&tool, args, mode, &mut forward(&events))
+            .map_err(|err| err.to_string())
+    })
+    .await
+}
+
+/// Sends each progress step to the window as an event; a window that stopped listening
+/// does not stop the request.
+pub fn forward(events: &Channel<AgentEvent>) -> impl FnMut(Progress<'_>) + '_ {
+    |progress| {
+        if let Err(err) = events.send(AgentEvent::from(&progress)) {
+            tracing::warn!(%err, "the window stopped listening to a request's events");
+        }
+    }
 }
 
 /// The most recently active conversations.

@@ -466,6 +466,12 @@ impl Agent {
         self.governance.principal()
     }
 
+    /// Where the agent keeps its data.
+    #[must_use]
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
     /// The registered tools.
     #[must_use]
     pub fn tools(&self) -> &ToolRegistry {

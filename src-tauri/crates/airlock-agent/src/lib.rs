@@ -55,7 +55,7 @@ pub use scenario::{load_scenarios, AfterPrompt, Expectation, Judgement, Scenario
 pub use status::{AppStatus, ModelPart, PartStatus};
 pub use timing::Timings;
 pub use tools::ToolRegistry;
-pub use views::{CallTarget, PendingApproval};
+pub use views::{CallTarget, ExportedAudit, PendingApproval};
 
 /// When this process was started as one of the engine's workers (the model worker, or the
 /// isolated document extractor), serves that role and returns its exit code; `None` for a

@@ -5,6 +5,8 @@ use airlock_store::{
     ApprovalRecord, ApprovalStatus, AuditEntry, AuditFilter, AuditReport, ConversationSummary,
     ExportFormat, OpenedChunk, StoredMessage,
 };
+use std::path::{Path, PathBuf};
+
 use serde::Serialize;
 
 use crate::{Agent, AgentError, AUDIT_KEY};
@@ -26,6 +28,15 @@ pub struct CallTarget {
     pub environment: Option<String>,
     /// The classification of what it touches.
     pub classification: String,
+}
+
+/// Where an audit export was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportedAudit {
+    /// The file.
+    pub path: PathBuf,
+    /// How many rows it holds.
+    pub rows: usize,
 }
 
 /// A pending approval request with where its call lands.
@@ -110,18 +121,44 @@ impl Agent {
         Ok(self.store().verify_audit(&[key.verifying_key()])?)
     }
 
-    /// Every audit row written at or after `since` (all when `None`), oldest first, in
-    /// `format`: whole rows with their hashes, so an auditor can check the chain.
+    /// Writes every audit row written at or after `since` (all when `None`), oldest first, in
+    /// `format` to a new file in `dir`: whole rows with their hashes, so an auditor can check
+    /// the chain. The file is written under a temporary name and renamed when complete.
     ///
     /// # Errors
-    /// [`AgentError::Store`].
+    /// [`AgentError::Store`], [`AgentError::Library`] when the file cannot be written.
     pub fn export_audit(
         &self,
         since: Option<&str>,
         format: ExportFormat,
-    ) -> Result<String, AgentError> {
-        let mut out = Vec::new();
-        self.store().export_audit(since, format, &mut out)?;
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        dir: &Path,
+    ) -> Result<ExportedAudit, AgentError> {
+        let stamp = time::OffsetDateTime::now_utc()
+            .format(time::macros::format_description!(
+                "[year][month][day]-[hour][minute][second]"
+            ))
+            .unwrap_or_default();
+        let extension = match format {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+        };
+        let path = dir.join(format!("airlock-audit-{stamp}.{extension}"));
+        let cannot = |err: std::io::Error| {
+            AgentError::Library(format!(
+                "cannot write the audit export in {}: {err}; free some space or pick another folder",
+                dir.display()
+            ))
+        };
+        std::fs::create_dir_all(dir).map_err(cannot)?;
+        let mut staged = tempfile::NamedTempFile::new_in(dir).map_err(cannot)?;
+        let rows = {
+            let mut out = std::io::BufWriter::new(staged.as_file_mut());
+            let rows = self.store().export_audit(since, format, &mut out)?;
+            std::io::Write::flush(&mut out).map_err(cannot)?;
+            rows
+        };
+        staged.as_file().sync_all().map_err(cannot)?;
+        staged.persist(&path).map_err(|err| cannot(err.error))?;
+        Ok(ExportedAudit { path, rows })
     }
 }

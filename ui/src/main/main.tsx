@@ -1,12 +1,19 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+
+import { applyFontSize, storedFontSize } from "../shared/fontScale";
 import { App } from "./App";
-import "./styles.css";
+import "../shared/base.css";
+import "../shared/decision/decision.css";
+import "./request/toolRun.css";
+import "./approvals/approvals.css";
+import "./main.css";
 
 const container = document.getElementById("root");
 if (!container) {
   throw new Error("index.html has no #root element");
 }
+applyFontSize(storedFontSize());
 
 createRoot(container).render(
   <StrictMode>

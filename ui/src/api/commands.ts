@@ -1,0 +1,169 @@
+// The shell's commands, one typed function each. The shell re-checks every argument: the UI is
+// not a trust boundary. Main-window commands first, then the admin window's (the main window's
+// capability does not grant those: calling one from it is refused by Tauri).
+
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+import type {
+  AgentEvent,
+  AppStatus,
+  ApprovalOutcome,
+  ApprovalRecord,
+  Approver,
+  Args,
+  AskOutcome,
+  AuditFilter,
+  AuditReport,
+  AuditRow,
+  ConversationSummary,
+  Decision,
+  ExportedAudit,
+  Mode,
+  OpenedChunk,
+  PendingApproval,
+  PolicyCaseResult,
+  PolicyFile,
+  PolicyReview,
+  PolicySaved,
+  StoredMessage,
+} from "./types";
+
+/** Model, Docker, keychain and deployment mode, for the status bar. */
+export function appStatus(): Promise<AppStatus> {
+  return invoke<AppStatus>("app_status");
+}
+
+/**
+ * Sends one request. `onEvent` receives the request's events as they happen; the promise
+ * resolves with the outcome (also sent as the last `answer` event).
+ */
+export function ask(
+  text: string,
+  mode: Mode,
+  conversationId: string | null,
+  onEvent: (event: AgentEvent) => void,
+): Promise<AskOutcome> {
+  const events = new Channel<AgentEvent>();
+  events.onmessage = onEvent;
+  return invoke<AskOutcome>("ask", { text, mode, conversationId, events });
+}
+
+/**
+ * Runs one tool call the operator typed, without the model: the governor decides it like a
+ * planned call (and runs it in execute mode when allowed). Events and outcome as for `ask`;
+ * the call starts a new conversation.
+ */
+export function callTool(
+  tool: string,
+  args: Args,
+  mode: Mode,
+  onEvent: (event: AgentEvent) => void,
+): Promise<AskOutcome> {
+  const events = new Channel<AgentEvent>();
+  events.onmessage = onEvent;
+  return invoke<AskOutcome>("call_tool", { tool, args, mode, events });
+}
+
+/** Conversations, most recent first. */
+export function listConversations(): Promise<ConversationSummary[]> {
+  return invoke<ConversationSummary[]>("list_conversations");
+}
+
+/** The messages of one conversation, oldest first. */
+export function conversationMessages(conversationId: string): Promise<StoredMessage[]> {
+  return invoke<StoredMessage[]>("conversation_messages", { conversationId });
+}
+
+/** A cited passage with the text around it. */
+export function openCitation(chunkId: number): Promise<OpenedChunk> {
+  return invoke<OpenedChunk>("open_citation", { chunkId });
+}
+
+/** Pending approval requests, oldest first (expired ones are marked first). */
+export function pendingApprovals(): Promise<PendingApproval[]> {
+  return invoke<PendingApproval[]>("pending_approvals");
+}
+
+/** Approves a request: the approver proves who they are with their passphrase. */
+export function approveRequest(
+  id: string,
+  account: string,
+  passphrase: string,
+  comment: string | null,
+  onEvent: (event: AgentEvent) => void,
+): Promise<ApprovalOutcome> {
+  const events = new Channel<AgentEvent>();
+  events.onmessage = onEvent;
+  return invoke<ApprovalOutcome>("approve_request", { id, account, passphrase, comment, events });
+}
+
+/** Denies a request; a comment is required. */
+export function denyRequest(
+  id: string,
+  account: string,
+  passphrase: string,
+  comment: string,
+): Promise<ApprovalRecord> {
+  return invoke<ApprovalRecord>("deny_request", { id, account, passphrase, comment });
+}
+
+/** Opens (or focuses) the admin window. */
+export async function openAdminWindow(): Promise<void> {
+  await invoke("open_admin_window");
+}
+
+// ---- admin window ----
+
+/** Signs an admin in for this admin window; every admin command needs it. */
+export function adminSignIn(account: string, passphrase: string): Promise<Approver> {
+  return invoke<Approver>("admin_sign_in", { account, passphrase });
+}
+
+/** Signs the admin out. */
+export async function adminSignOut(): Promise<void> {
+  await invoke("admin_sign_out");
+}
+
+/** The editable files of the policy directory as they are in force. */
+export function policyFiles(): Promise<PolicyFile[]> {
+  return invoke<PolicyFile[]>("policy_files");
+}
+
+/** Checks an edit of one file against the whole policy, and diffs it. Nothing is written. */
+export function reviewPolicy(file: string, text: string): Promise<PolicyReview> {
+  return invoke<PolicyReview>("review_policy", { file, text });
+}
+
+/** Saves an edit when the whole policy stays valid; the governor reloads it; audited. */
+export function savePolicy(file: string, text: string): Promise<PolicySaved> {
+  return invoke<PolicySaved>("save_policy", { file, text });
+}
+
+/** Decides a call for a principal with the policy in force, without running it. */
+export function playground(principal: string, tool: string, args: Args): Promise<Decision> {
+  return invoke<Decision>("policy_playground", { principal, tool, args });
+}
+
+/** Runs the policy test tables (policy/tests/*.toml). */
+export function runPolicyTests(): Promise<PolicyCaseResult[]> {
+  return invoke<PolicyCaseResult[]>("run_policy_tests");
+}
+
+/** Audit events matching the filter, newest first. */
+export function auditEvents(filter: AuditFilter): Promise<AuditRow[]> {
+  return invoke<AuditRow[]>("audit_events", { filter });
+}
+
+/** Verifies the audit chain and its signed checkpoints. */
+export function verifyAudit(): Promise<AuditReport> {
+  return invoke<AuditReport>("verify_audit");
+}
+
+/**
+ * Writes every audit row since `since` (all when null), hashes included, as JSON or CSV to a
+ * file on the shell's side (the downloads folder); returns where and how many rows. Only
+ * `since` narrows it: an auditor needs whole consecutive rows to check the hash chain.
+ */
+export function exportAudit(since: string | null, format: "json" | "csv"): Promise<ExportedAudit> {
+  return invoke<ExportedAudit>("export_audit", { since, format });
+}

@@ -1,0 +1,46 @@
+/**
+ * The account name and passphrase a person proves who they are with (admin sign-in, and every
+ * approval decision). `testIdPrefix` names the fields `<prefix>-account` and
+ * `<prefix>-passphrase` for the end-to-end tests.
+ */
+export function CredentialFields({
+  account,
+  passphrase,
+  onAccount,
+  onPassphrase,
+  testIdPrefix,
+}: {
+  account: string;
+  passphrase: string;
+  onAccount: (value: string) => void;
+  onPassphrase: (value: string) => void;
+  testIdPrefix: string;
+}) {
+  return (
+    <>
+      <label>
+        Account
+        <input
+          data-testid={`${testIdPrefix}-account`}
+          autoComplete="username"
+          value={account}
+          onChange={(event) => {
+            onAccount(event.target.value);
+          }}
+        />
+      </label>
+      <label>
+        Passphrase
+        <input
+          type="password"
+          data-testid={`${testIdPrefix}-passphrase`}
+          autoComplete="current-password"
+          value={passphrase}
+          onChange={(event) => {
+            onPassphrase(event.target.value);
+          }}
+        />
+      </label>
+    </>
+  );
+}

@@ -1,0 +1,7 @@
+import type { Risk } from "../../api/types";
+import { humanise } from "../format";
+
+/** A colour-coded risk level: "Low risk" … "Critical risk". */
+export function RiskBadge({ risk }: { risk: Risk }) {
+  return <span className={`risk risk-${risk}`}>{humanise(risk)} risk</span>;
+}
