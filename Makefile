@@ -58,7 +58,10 @@ test-scripts:
 	python3 -m unittest discover -s scripts -p 'test_*.py'
 	bash -n scripts/*.sh
 
+# Build every binary first: the desktop test runs `airlock-desktop`, which no test target of
+# its own package would build.
 test-rust: ui
+	$(BUILD)
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 # The sandbox tests need the Docker engine: without one, `make test` stops at setup.
