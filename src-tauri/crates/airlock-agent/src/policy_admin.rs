@@ -137,14 +137,13 @@ impl Agent {
         let current = self.current_text(file, text)?;
         let staging =
             tempfile::tempdir().map_err(|source| io("staging", Path::new("."), source))?;
-        for entry in self.policy_files()? {
-            let content = if entry.name == file {
-                text
-            } else {
-                &entry.text
-            };
+        for entry in self
+            .policy_files()?
+            .iter()
+            .filter(|entry| entry.name != file)
+        {
             let path = staging.path().join(&entry.name);
-            std::fs::write(&path, content).map_err(|source| io("staging", &path, source))?;
+            std::fs::write(&path, &entry.text).map_err(|source| io("staging", &path, source))?;
         }
         let path = staging.path().join(file);
         std::fs::write(&path, text).map_err(|source| io("staging", &path, source))?;
