@@ -46,6 +46,7 @@ mod migrations;
 mod open;
 pub mod redact;
 mod search;
+mod settings;
 mod spend;
 mod standing;
 mod vec_extension;

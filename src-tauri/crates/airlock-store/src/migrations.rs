@@ -287,6 +287,16 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     );
     ",
     ),
+    // 10: installation settings an admin changes at run time (e.g. the active model).
+    Migration::sql(
+        r"
+    CREATE TABLE settings (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ",
+    ),
 ];
 
 /// Copies the version-1 rows into the new `events` table, chaining them in `seq` order, and
