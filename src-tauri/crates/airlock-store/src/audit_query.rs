@@ -1,8 +1,8 @@
 //! Reading the audit log for the audit viewer: events filtered by who, which tool, which
 //! decision, which risk and when, newest first, with those facts lifted out of each payload.
 //!
-//! The facts come from the payload fields the agent writes: `principal`, `requester`,
-//! `approved_by` or `by` for who; `tool`; `decision.decision` for the governor's outcome;
+//! The facts come from the payload fields the agent writes: `principal`, `approver`,
+//! `requester`, `approved_by` or `by` for who; `tool`; `decision.decision` for the governor's outcome;
 //! `decision.risk` or `risk` for the risk.
 
 use rusqlite::types::Value as SqlValue;
@@ -56,10 +56,12 @@ pub struct AuditEntry {
     pub payload: serde_json::Value,
 }
 
-/// The SQL expression of who an event is about.
+/// The SQL expression of who acted in an event: the requester, except in an approver's
+/// decision, where it is the approver.
 const WHO: &str =
-    "coalesce(json_extract(payload, '$.principal'), json_extract(payload, '$.requester'),
-                            json_extract(payload, '$.approved_by'), json_extract(payload, '$.by'))";
+    "coalesce(json_extract(payload, '$.principal'), json_extract(payload, '$.approver'),
+              json_extract(payload, '$.requester'), json_extract(payload, '$.approved_by'),
+              json_extract(payload, '$.by'))";
 const RISK: &str =
     "coalesce(json_extract(payload, '$.decision.risk'), json_extract(payload, '$.risk'))";
 const DECISION: &str = "json_extract(payload, '$.decision.decision')";
@@ -206,7 +208,8 @@ mod tests {
             .record(
                 &alice,
                 EventKind::ApprovalGranted,
-                json!({"tool": "restart_service", "by": "carol", "risk": "high"}),
+                json!({"tool": "restart_service", "requester": "alice", "approver": "carol",
+                       "risk": "high"}),
             )
             .unwrap();
         store
