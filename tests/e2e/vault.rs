@@ -133,5 +133,5 @@ fn a_secret_is_never_taken_from_the_command_line_and_a_bad_setting_is_refused() 
         Some("pw\n"),
     );
     assert!(!output.status.success());
-    assert!(text(&output).contains("needs --dsn"), "{}", text(&output));
+    assert!(text(&output).contains("needs `dsn`"), "{}", text(&output));
 }

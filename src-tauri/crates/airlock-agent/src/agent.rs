@@ -390,7 +390,7 @@ pub struct Agent {
     pub(crate) tools: ToolRegistry,
     examples: Vec<Example>,
     /// The embedding model, shared by document search and tool preselection.
-    embedder: Arc<EmbedderSlot>,
+    pub(crate) embedder: Arc<EmbedderSlot>,
     /// The tools' vectors for preselection, built on first use.
     tool_index: OnceLock<Result<ToolIndex, String>>,
     worker: Mutex<Option<Arc<ModelWorker>>>,
@@ -400,6 +400,8 @@ pub struct Agent {
     pub(crate) policy_edit: Mutex<()>,
     /// Where the audit key is kept: the keychain, or a file and why.
     pub(crate) key_storage: crate::status::KeyStorage,
+    /// Model files already hashed.
+    pub(crate) checksums: crate::admin::ChecksumCache,
 }
 
 impl Agent {
@@ -457,6 +459,7 @@ impl Agent {
             governance,
             policy_edit: Mutex::new(()),
             key_storage,
+            checksums: crate::admin::ChecksumCache::default(),
         })
     }
 
@@ -492,18 +495,38 @@ impl Agent {
         if let Some(worker) = slot.as_ref() {
             return Ok(Arc::clone(worker));
         }
-        let model = airlock_llm::registry::select_model(
-            self.config.model.as_deref(),
-            &self.config.models_dir,
-        )?;
+        let worker = self.spawn_model_worker(self.model_path()?)?;
+        *slot = Some(Arc::clone(&worker));
+        Ok(worker)
+    }
+
+    /// Starts a worker with `model` in place of the running one (which stops first).
+    pub(crate) fn start_model_worker(
+        &self,
+        model: PathBuf,
+    ) -> Result<Arc<ModelWorker>, AgentError> {
+        let mut slot = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.take();
+        let worker = self.spawn_model_worker(model)?;
+        *slot = Some(Arc::clone(&worker));
+        Ok(worker)
+    }
+
+    fn spawn_model_worker(&self, model: PathBuf) -> Result<Arc<ModelWorker>, AgentError> {
         let config = WorkerConfig::new(
             self.config.worker_program.clone(),
             self.config.worker_args.clone(),
             model,
         );
-        let worker = Arc::new(ModelWorker::start(config)?);
-        *slot = Some(Arc::clone(&worker));
-        Ok(worker)
+        Ok(Arc::new(ModelWorker::start(config)?))
+    }
+
+    /// The model worker when one runs (never starts one).
+    pub(crate) fn running_model_worker(&self) -> Option<Arc<ModelWorker>> {
+        self.worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Stops the model worker (it starts again with the next request).
@@ -512,14 +535,6 @@ impl Agent {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-    }
-
-    /// Whether the model worker has been started.
-    pub(crate) fn loaded_model(&self) -> bool {
-        self.worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_some()
     }
 
     /// Serves one request in a new conversation: check, plan, decide, run (in execute mode)
@@ -829,8 +844,8 @@ impl Agent {
         Ok(outcome)
     }
 
-    /// Runs one tool call the operator typed (`tool` with `args`), without the model: see
-    /// [`Agent::call_plan`].
+    /// Runs one tool call the operator typed (`tool` with `args`), without the model, in a new
+    /// conversation: see [`Agent::call_plan`].
     ///
     /// # Errors
     /// [`AgentError`] when the store cannot record the call.
@@ -841,24 +856,42 @@ impl Agent {
         mode: Mode,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
+        self.call_in(None, tool, args, mode, progress)
+    }
+
+    /// As [`Agent::call`], in `conversation` when given (as the operator's next turn there).
+    ///
+    /// # Errors
+    /// [`AgentError::UnknownConversation`] for an unknown id, and as [`Agent::call`].
+    pub fn call_in(
+        &self,
+        conversation: Option<&str>,
+        tool: &str,
+        args: Map<String, Value>,
+        mode: Mode,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<AskOutcome, AgentError> {
         let call = TypedCall {
             tool: tool.to_owned(),
             args,
         };
-        self.call_plan(std::slice::from_ref(&call), mode, progress)
+        self.call_plan(conversation, std::slice::from_ref(&call), mode, progress)
     }
 
     /// Runs a plan of tool calls the operator typed, in order, without the model: the governor
     /// decides each exactly as a planned call (with no planner confidence), allowed calls in
     /// execute mode get their tokens and run, and everything is recorded. A failing call stops
-    /// the plan (see [`PlanStop`]). The answer states the results as they are.
+    /// the plan (see [`PlanStop`]). The answer states the results as they are. The calls are a
+    /// turn of `conversation` when given, else of a new one.
     ///
     /// # Errors
     /// [`AgentError::TypedPlanSize`] for no calls or more than [`MAX_TYPED_CALLS`];
     /// [`AgentError::ReadOnly`] for execute mode in a read-only installation;
+    /// [`AgentError::UnknownConversation`] for an unknown conversation id;
     /// [`AgentError`] when the store cannot record the calls.
     pub fn call_plan(
         &self,
+        conversation: Option<&str>,
         calls: &[TypedCall],
         mode: Mode,
         progress: &mut dyn FnMut(Progress<'_>),
@@ -874,8 +907,16 @@ impl Agent {
             .collect::<Vec<_>>()
             .join("; ");
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
+        let continued = match conversation {
+            None => None,
+            Some(id) => Some(
+                self.store()
+                    .conversation(id)?
+                    .ok_or_else(|| AgentError::UnknownConversation(id.to_owned()))?,
+            ),
+        };
         let (conversation, admission) =
-            self.receive(&trace, &text, mode, Origin::Typed, None, &clock)?;
+            self.receive(&trace, &text, mode, Origin::Typed, continued, &clock)?;
         let (answer, plan, execution) = if let Outcome::Deny { reason } = &admission.outcome {
             (
                 format!("I did not act on this call: {reason}."),

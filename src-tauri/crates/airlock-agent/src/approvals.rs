@@ -267,6 +267,12 @@ impl Agent {
         Ok(self.store().accounts()?)
     }
 
+    /// The roles a local account may be given: the policy's roles and approver groups.
+    #[must_use]
+    pub fn known_roles(&self) -> Vec<String> {
+        self.governance.known_roles()
+    }
+
     /// Checks `passphrase` for account `name`. A wrong one counts towards the lockout; every
     /// refusal is recorded.
     ///
@@ -386,6 +392,24 @@ impl Agent {
             ),
         };
         self.store().finish_approval(id, status, &result)?;
+        let by = with_comment(&approver.name, comment);
+        let told = match &action {
+            Some(action) if action.error.is_none() => format!(
+                "Approved by {by}: `{}` ran. Result: {}",
+                approval.tool,
+                short(&result.to_string())
+            ),
+            Some(action) => format!(
+                "Approved by {by}, but `{}` failed: {}",
+                approval.tool,
+                action.error.as_deref().unwrap_or("see the audit log")
+            ),
+            None => format!(
+                "Approved by {by}, but `{}` did not start; the audit log of its trace says why",
+                approval.tool
+            ),
+        };
+        self.tell_requester(&approval, &told)?;
         Ok(ApprovalOutcome {
             approval: self.approval(id)?,
             action,
@@ -402,7 +426,26 @@ impl Agent {
         approver: &Approver,
         comment: Option<&str>,
     ) -> Result<ApprovalRecord, AgentError> {
-        self.settle(id, approver, ApprovalVerdict::Deny, comment)
+        let approval = self.settle(id, approver, ApprovalVerdict::Deny, comment)?;
+        self.tell_requester(
+            &approval,
+            &format!(
+                "Denied by {}: `{}` will not run.",
+                with_comment(&approver.name, comment),
+                approval.tool
+            ),
+        )?;
+        Ok(approval)
+    }
+
+    /// Adds how a request was settled to the conversation it was made in, so the requester
+    /// reads it there.
+    fn tell_requester(&self, approval: &ApprovalRecord, text: &str) -> Result<(), AgentError> {
+        let store = self.store();
+        if let Some(conversation) = store.conversation(&approval.conversation_id)? {
+            store.add_message(&conversation, "assistant", text, Some(&approval.trace_id))?;
+        }
+        Ok(())
     }
 
     /// Checks `approver` against request `id` and settles it; records the outcome either way.
@@ -474,6 +517,24 @@ impl Agent {
                 .memberships(&approver.name)
                 .iter()
                 .any(|membership| membership == group)
+    }
+}
+
+/// Longest tool result quoted back to the requester, in characters.
+const MAX_TOLD_RESULT_CHARS: usize = 600;
+
+fn short(text: &str) -> String {
+    match text.char_indices().nth(MAX_TOLD_RESULT_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+/// `name`, and the comment in quotes after it when there is one.
+fn with_comment(name: &str, comment: Option<&str>) -> String {
+    match comment.map(str::trim).filter(|comment| !comment.is_empty()) {
+        Some(comment) => format!("{name} (\"{comment}\")"),
+        None => name.to_owned(),
     }
 }
 

@@ -61,6 +61,10 @@ pub enum AgentError {
          an admin to change the deployment"
     )]
     ReadOnly,
+    /// An admin task (models, connections, documents, accounts) was refused or failed; the
+    /// message says why and what to do.
+    #[error("{0}")]
+    Admin(String),
     /// A simulator change (fault injection, reset) was refused or could not be saved.
     #[error("simulator: {0}")]
     Simulator(#[from] airlock_core::ToolError),

@@ -248,6 +248,23 @@ impl Governance {
         }
     }
 
+    /// Every role the directory defines and every approver group the policy names, sorted:
+    /// what a local account may be given.
+    pub fn known_roles(&self) -> Vec<String> {
+        let governor = self.governor();
+        let bundle = governor.bundle();
+        let mut roles: std::collections::BTreeSet<String> =
+            bundle.directory.roles.keys().cloned().collect();
+        roles.extend(
+            bundle
+                .notes
+                .values()
+                .filter_map(|note| note.approver.clone()),
+        );
+        roles.insert(bundle.guards.taint.approver.clone());
+        roles.into_iter().collect()
+    }
+
     /// The roles and groups the policy's directory gives `name` (none for a stranger).
     pub fn memberships(&self, name: &str) -> Vec<String> {
         self.governor().bundle().directory.memberships(name)

@@ -4,6 +4,7 @@
 //!
 //! The CLI and the desktop shell call into this crate and hold no logic of their own.
 
+mod admin;
 mod agent;
 mod answer;
 mod approvals;
@@ -26,6 +27,11 @@ mod timing;
 mod tools;
 mod views;
 
+pub use admin::{
+    delete_connection, list_connections, save_connection, test_connection, ChecksumStatus,
+    ConnectionTest, ConnectionView, IngestFileReport, IngestProgress, LoadedModelView, ModelEntry,
+    ModelLoadProgress, ModelsView, NewConnection, MAX_INGEST_PATHS,
+};
 pub use agent::{
     os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, Draft, PlanStop,
     PlannedIntent, Progress, TypedCall, AUDIT_KEY, MAX_TYPED_CALLS,
@@ -38,7 +44,7 @@ pub use airlock_sandbox::{Chunk, SandboxConfig, Stream};
 pub use airlock_store::default_data_dir;
 pub use airlock_store::{
     ApprovalRecord, ApprovalStatus, AuditEntry, AuditFilter, AuditReport, ConversationSummary,
-    ExportFormat, LocalAccount, OpenedChunk, StoredMessage,
+    DocumentSummary, ExportFormat, LocalAccount, OpenedChunk, StoredMessage,
 };
 pub use approvals::{ApprovalError, ApprovalOutcome, Approver, ADMIN_ROLE, MIN_PASSPHRASE_CHARS};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};

@@ -42,7 +42,7 @@ pub struct FileResult {
 /// The library for one principal.
 pub struct DocumentLibrary {
     store: Store,
-    embedder: EmbedderSlot,
+    embedder: Arc<EmbedderSlot>,
     clearance: Clearance,
     principal: String,
     worker: WorkerCommand,
@@ -60,11 +60,17 @@ impl DocumentLibrary {
         let (level, groups) = bundle.directory.reader(&config.principal);
         Ok(Self {
             store: Store::open(&config.data_dir)?,
-            embedder: EmbedderSlot::new(config.models_dir.clone()),
+            embedder: Arc::new(EmbedderSlot::new(config.models_dir.clone())),
             clearance: Clearance { level, groups },
             principal: config.principal.clone(),
             worker: WorkerCommand::new(config.worker_program.clone(), [airlock_rag::WORKER_ARG]),
         })
+    }
+
+    /// The same library embedding with `embedder` (an already loaded model).
+    pub(crate) fn with_embedder(mut self, embedder: Arc<EmbedderSlot>) -> Self {
+        self.embedder = embedder;
+        self
     }
 
     /// What the principal may read.

@@ -138,11 +138,8 @@ impl Agent {
     }
 
     fn model_part(&self) -> ModelPart {
-        let loaded = self.loaded_model();
-        let found = airlock_llm::registry::select_model(
-            self.config.model.as_deref(),
-            &self.config.models_dir,
-        );
+        let loaded = self.running_model_worker().is_some();
+        let found = self.model_path();
         match (found, loaded) {
             (Ok(path), loaded) => ModelPart {
                 name: path

@@ -256,4 +256,72 @@ fn an_approval_card_names_the_system_and_environment_the_call_lands_on() {
         .unwrap();
     assert_eq!(messages.len(), 2, "{messages:?}");
     assert!(fixture.agent.conversation_messages("nope").is_err());
+
+    // The approver's decision comes back to the requester's conversation.
+    let approver = |group: &str| Approver {
+        name: "lee".to_owned(),
+        roles: vec![group.to_owned()],
+    };
+    fixture
+        .agent
+        .deny(
+            &id,
+            &approver(&pending[0].approval.approver_group),
+            Some("not during the shift"),
+        )
+        .unwrap();
+    let messages = fixture
+        .agent
+        .conversation_messages(&conversations[0].id)
+        .unwrap();
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    assert_eq!(
+        messages[2].content,
+        "Denied by lee (\"not during the shift\"): `restart_service` will not run."
+    );
+
+    // A typed call can continue the conversation; an approved call's result is told there.
+    let again = fixture
+        .agent
+        .call_in(
+            Some(&conversations[0].id),
+            "restart_service",
+            args(json!({"service": "labelprintd", "system": "pkg-line3"})),
+            airlock_core::Mode::Execute,
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(again.audit.conversation_id, conversations[0].id);
+    let second = again.plan[0]
+        .approval_id
+        .clone()
+        .expect("waits for approval");
+    let group = fixture.agent.approval(&second).unwrap().approver_group;
+    fixture
+        .agent
+        .approve(
+            &second,
+            &approver(&group),
+            Some("line is stopped"),
+            &mut |_| {},
+        )
+        .unwrap();
+    let messages = fixture
+        .agent
+        .conversation_messages(&conversations[0].id)
+        .unwrap();
+    assert_eq!(messages.len(), 6, "{messages:?}");
+    let told = &messages[5].content;
+    assert!(
+        told.starts_with("Approved by lee (\"line is stopped\"): `restart_service` ran. Result: "),
+        "{told}"
+    );
+    let unknown = fixture.agent.call_in(
+        Some("no-such-conversation"),
+        "get_logs",
+        syslog(),
+        airlock_core::Mode::Plan,
+        &mut |_| {},
+    );
+    assert!(matches!(unknown, Err(AgentError::UnknownConversation(_))));
 }

@@ -119,7 +119,7 @@ pub fn call_plan(
     };
     let agent = Agent::open(paths.agent_config()?)?;
     let mut printer = Printer::for_output(output);
-    let outcome = match agent.call_plan(&calls, mode, &mut |event| printer.show(&event)) {
+    let outcome = match agent.call_plan(None, &calls, mode, &mut |event| printer.show(&event)) {
         Ok(outcome) => outcome,
         Err(err @ AgentError::TypedPlanSize(_)) => {
             eprintln!("error: {err}");

@@ -93,6 +93,10 @@ pub enum EventKind {
     SimulatorChanged,
     /// An admin saved a policy file; the governor now decides with it.
     PolicyChanged,
+    /// An admin switched the generator model requests use.
+    ModelChanged,
+    /// A named SAP or MES connection was added or removed (never its secret).
+    ConnectionsChanged,
 }
 
 impl EventKind {
@@ -122,6 +126,8 @@ impl EventKind {
             EventKind::PlanStopped => "plan_stopped",
             EventKind::SimulatorChanged => "simulator_changed",
             EventKind::PolicyChanged => "policy_changed",
+            EventKind::ModelChanged => "model_changed",
+            EventKind::ConnectionsChanged => "connections_changed",
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct ModelInfo {
     pub size_bytes: u64,
     /// Manifest or user-provided.
     pub source: ModelSource,
+    /// The SHA-256 the manifest publishes for it (hex); `None` for a user model.
+    pub sha256: Option<String>,
 }
 
 /// The generator models present and the one Airlock will use.
@@ -62,6 +64,9 @@ struct ManifestModel {
     preference: u32,
     /// A file below the models directory, or for a model of several files, a directory.
     target: String,
+    /// The file's SHA-256 (hex), for a model of one file.
+    #[serde(default)]
+    sha256: Option<String>,
 }
 
 /// What a manifest model is for.
@@ -179,12 +184,18 @@ fn available_models(models_dir: &Path) -> Result<Vec<ModelInfo>, LlmError> {
         if listed.is_some_and(|m| m.kind != ModelKind::Generator) {
             continue;
         }
-        let (rank, name, source) = match listed {
-            Some(m) => (m.preference, m.name.clone(), ModelSource::Manifest),
+        let (rank, name, source, sha256) = match listed {
+            Some(m) => (
+                m.preference,
+                m.name.clone(),
+                ModelSource::Manifest,
+                m.sha256.clone(),
+            ),
             None => (
                 u32::MAX,
                 file_name.trim_end_matches(".gguf").to_owned(),
                 ModelSource::User,
+                None,
             ),
         };
         ranked.push((
@@ -194,6 +205,7 @@ fn available_models(models_dir: &Path) -> Result<Vec<ModelInfo>, LlmError> {
                 path: entry.path(),
                 size_bytes: meta.len(),
                 source,
+                sha256,
             },
         ));
     }

@@ -1,0 +1,355 @@
+//! What the admin window manages besides the policy, on a real agent (real SQLite file, real
+//! model worker, real embedder, real keychain): models with their checksums and switching,
+//! the document library, connections whose secret never comes back, and the roles accounts
+//! may hold. Each change needs an admin and lands in the audit log.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use airlock_agent::{
+    AddOptions, Agent, AgentConfig, Approver, AuditFilter, ChecksumStatus, IngestProgress,
+    ModelLoadProgress, NewConnection,
+};
+use airlock_core::Classification;
+use support::{airlock_bin, default_model, repo};
+
+/// The default model's published SHA-256 (models/manifest.toml).
+fn published_sha256() -> String {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repo().join("models/manifest.toml")).unwrap())
+            .unwrap();
+    manifest["model"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|model| model["target"].as_str() == Some("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .and_then(|model| model["sha256"].as_str())
+        .unwrap()
+        .to_owned()
+}
+
+/// A models directory with the real default model as `good` and, preferred over it, a
+/// damaged copy as `damaged` (same published hash, other bytes), plus the embedder.
+fn models_dir(root: &Path) -> PathBuf {
+    let dir = root.join("models");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.gguf");
+    if std::fs::hard_link(default_model(), &good).is_err() {
+        std::fs::copy(default_model(), &good).unwrap();
+    }
+    let mut damaged = std::fs::read(default_model()).unwrap();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(dir.join("damaged.gguf"), damaged).unwrap();
+    let sha = published_sha256();
+    let embedder = repo().join("models/all-minilm-l6-v2");
+    std::fs::write(
+        dir.join("manifest.toml"),
+        format!(
+            "[[model]]\nname = \"damaged\"\nkind = \"generator\"\npreference = 1\ntarget = \"damaged.gguf\"\nsha256 = \"{sha}\"\n\n\
+             [[model]]\nname = \"good\"\nkind = \"generator\"\npreference = 2\ntarget = \"good.gguf\"\nsha256 = \"{sha}\"\n\n\
+             [[model]]\nname = \"all-minilm-l6-v2\"\nkind = \"embedder\"\ntarget = \"{}\"\n",
+            embedder.display()
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn open_agent(root: &Path, models: &Path) -> Agent {
+    let mut config = AgentConfig::with_current_exe(
+        root.join("data"),
+        models.to_owned(),
+        repo().join("fixtures"),
+    )
+    .unwrap();
+    config.worker_program = airlock_bin();
+    config.policy_dir = repo().join("policy");
+    config.principal = "root".to_owned();
+    config.vault_service = format!("airlock-test-admin-{}", std::process::id());
+    Agent::open(config).unwrap()
+}
+
+fn admin() -> Approver {
+    Approver {
+        name: "ada".to_owned(),
+        roles: vec!["admin".to_owned()],
+    }
+}
+
+fn lead() -> Approver {
+    Approver {
+        name: "lee".to_owned(),
+        roles: vec!["maintenance-leads".to_owned()],
+    }
+}
+
+fn audit_kinds(agent: &Agent) -> Vec<String> {
+    agent
+        .audit_events(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|entry| entry.kind)
+        .collect()
+}
+
+#[test]
+fn a_damaged_model_is_refused_and_a_switch_loads_checks_persists_and_is_audited() {
+    let root = tempfile::tempdir().unwrap();
+    let models = models_dir(root.path());
+    let agent = open_agent(root.path(), &models);
+
+    let view = agent.models();
+    let names: Vec<&str> = view.models.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["damaged", "good"]);
+    assert!(view.models[0].active, "the preferred model is active first");
+    assert!(view
+        .models
+        .iter()
+        .all(|m| m.checksum == ChecksumStatus::Unchecked));
+    assert!(view.pinned_reason.is_none());
+
+    assert!(matches!(
+        agent.verify_model("good").unwrap(),
+        ChecksumStatus::Valid { .. }
+    ));
+    match agent.verify_model("damaged").unwrap() {
+        ChecksumStatus::Mismatch { expected, actual } => {
+            assert_eq!(expected, published_sha256());
+            assert_ne!(actual, expected);
+        }
+        other => panic!("a damaged file verified as {other:?}"),
+    }
+    assert!(matches!(
+        agent.models().models[0].checksum,
+        ChecksumStatus::Mismatch { .. }
+    ));
+
+    let err = agent
+        .switch_model("damaged", &admin(), &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("damaged or replaced"), "{err}");
+    let err = agent
+        .switch_model("good", &lead(), &mut |_| {})
+        .unwrap_err();
+    assert!(err.to_string().contains("not an admin"), "{err}");
+    let err = agent
+        .switch_model("no-such-model", &admin(), &mut |_| {})
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no model `no-such-model`"),
+        "{err}"
+    );
+
+    let mut stages = Vec::new();
+    let loaded = agent
+        .switch_model("good", &admin(), &mut |stage| {
+            stages.push(match stage {
+                ModelLoadProgress::Verifying { .. } => "verifying",
+                ModelLoadProgress::Loading { .. } => "loading",
+                ModelLoadProgress::Loaded { .. } => "loaded",
+            });
+        })
+        .unwrap();
+    assert_eq!(stages, ["verifying", "loading", "loaded"]);
+    assert_eq!(loaded.name, "good");
+    assert!(loaded.n_ctx > 0 && loaded.load_ms > 0.0, "{loaded:?}");
+    assert_eq!(agent.models().loaded.unwrap().name, "good");
+    let changes: Vec<_> = agent
+        .audit_events(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.kind == "model_changed")
+        .collect();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].payload["by"], "ada");
+    assert_eq!(changes[0].payload["model"], "good");
+    agent.shutdown();
+    drop(agent);
+
+    let reopened = open_agent(root.path(), &models);
+    let active: Vec<String> = reopened
+        .models()
+        .models
+        .into_iter()
+        .filter(|m| m.active)
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(active, ["good"], "the admin's choice survives a restart");
+}
+
+#[test]
+fn documents_are_ingested_with_progress_listed_reindexed_and_removed_by_admins_only() {
+    let root = tempfile::tempdir().unwrap();
+    let agent = open_agent(root.path(), &repo().join("models"));
+    let manual = repo().join("fixtures/docs/p101-pump-manual.md");
+    let handover = repo().join("fixtures/docs/shift-handover-2026-11-20.txt");
+    let options = AddOptions {
+        classification: Some(Classification::Confidential),
+        audience: Some("maintenance".to_owned()),
+        ..AddOptions::default()
+    };
+
+    let err = agent
+        .ingest_documents(
+            std::slice::from_ref(&manual),
+            &options,
+            &lead(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("not an admin"), "{err}");
+    let err = agent
+        .ingest_documents(
+            &[PathBuf::from("docs/x.md")],
+            &options,
+            &admin(),
+            &mut |_| {},
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("not a full path"), "{err}");
+
+    let mut files_started = 0;
+    let mut chunks_seen = 0;
+    let mut finished = Vec::new();
+    let report = agent
+        .ingest_documents(
+            &[manual.clone(), handover, repo().join("fixtures/docs/bad")],
+            &options,
+            &admin(),
+            &mut |step| match step {
+                IngestProgress::File { .. } => files_started += 1,
+                IngestProgress::Chunks { done, total, .. } => {
+                    assert!(done <= total);
+                    chunks_seen += 1;
+                }
+                IngestProgress::Finished { ok, .. } => finished.push(ok),
+            },
+        )
+        .unwrap();
+    assert!(
+        report.len() >= 3,
+        "the bad files get results too: {report:?}"
+    );
+    assert_eq!(files_started, report.len());
+    assert_eq!(finished.len(), report.len());
+    assert!(chunks_seen > 0);
+    assert!(report[..2].iter().all(|file| file.ok), "{report:?}");
+    assert!(
+        report.iter().any(|file| !file.ok),
+        "a bad fixture failed: {report:?}"
+    );
+
+    let documents = agent.library_documents(&admin()).unwrap();
+    assert_eq!(documents.len(), 2, "{documents:?}");
+    assert!(documents
+        .iter()
+        .all(|doc| doc.classification == Classification::Confidential
+            && doc.audience == "maintenance"));
+    assert!(agent.library_documents(&lead()).is_err());
+
+    let reindexed = agent.reindex_documents(&admin(), &mut |_| {}).unwrap();
+    assert_eq!(reindexed.len(), 2);
+    assert!(reindexed.iter().all(|file| file.ok), "{reindexed:?}");
+
+    let id = documents[0].id;
+    assert!(agent.remove_document(id, &lead()).is_err());
+    assert!(agent.remove_document(id, &admin()).unwrap());
+    assert!(!agent.remove_document(id, &admin()).unwrap());
+    assert_eq!(agent.library_documents(&admin()).unwrap().len(), 1);
+    let changes = audit_kinds(&agent)
+        .into_iter()
+        .filter(|kind| kind == "documents_changed")
+        .count();
+    assert!(
+        changes >= 6,
+        "every file added, reindexed and removed is recorded: {changes}"
+    );
+}
+
+#[test]
+fn a_connection_secret_goes_to_the_keychain_and_never_comes_back() {
+    const SECRET: &str = "Adm1n-Window-Secret-9931";
+    let root = tempfile::tempdir().unwrap();
+    let agent = open_agent(root.path(), &repo().join("models"));
+    let new = NewConnection {
+        name: "mes-admin-test".to_owned(),
+        kind: "mes".to_owned(),
+        settings: [("dsn", "NO-SUCH-DSN"), ("user", "airlock")]
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value.to_owned()))
+            .collect(),
+    };
+
+    let err = agent.add_connection(&new, SECRET, &lead()).unwrap_err();
+    assert!(err.to_string().contains("not an admin"), "{err}");
+    assert!(agent.connections().unwrap().is_empty());
+
+    let added = agent.add_connection(&new, SECRET, &admin()).unwrap();
+    assert!(added.secret_stored, "{added:?}");
+    let listed = agent.connections().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].secret_stored, "{:?}", listed[0]);
+
+    let tested = agent.test_connection("mes-admin-test").unwrap();
+    assert!(!tested.ok, "no such DSN: {tested:?}");
+    assert!(tested.detail.contains("mes-admin-test"), "{tested:?}");
+    let unknown = agent.test_connection("nothing-here").unwrap();
+    assert!(!unknown.ok && unknown.detail.contains("add it first"));
+
+    assert!(agent.remove_connection("mes-admin-test", &admin()).unwrap());
+    assert!(agent.connections().unwrap().is_empty());
+    let gone = agent.test_connection("mes-admin-test").unwrap();
+    assert!(!gone.ok);
+
+    let seen = format!(
+        "{}{}{}{:?}",
+        serde_json::to_string(&added).unwrap(),
+        serde_json::to_string(&listed).unwrap(),
+        serde_json::to_string(&tested).unwrap(),
+        agent.audit_events(&AuditFilter::default()).unwrap()
+    );
+    assert!(!seen.contains(SECRET), "the secret came back");
+    let kinds = audit_kinds(&agent);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| *kind == "connections_changed")
+            .count(),
+        2
+    );
+    drop(agent);
+    for file in std::fs::read_dir(root.path().join("data")).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes
+                    .windows(SECRET.len())
+                    .any(|window| window == SECRET.as_bytes()),
+                "the secret reached {}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn accounts_may_hold_the_policys_roles_and_approver_groups() {
+    let root = tempfile::tempdir().unwrap();
+    let agent = open_agent(root.path(), &repo().join("models"));
+    let roles = agent.known_roles();
+    for expected in [
+        "admin",
+        "operator",
+        "viewer",
+        "maintenance-leads",
+        "plant-managers",
+    ] {
+        assert!(
+            roles.iter().any(|role| role == expected),
+            "{expected} missing: {roles:?}"
+        );
+    }
+}
