@@ -27,6 +27,21 @@ const APP_COMMANDS: &[&str] = &[
     "audit_events",
     "verify_audit",
     "export_audit",
+    "list_documents",
+    "pick_document_files",
+    "ingest_documents",
+    "reindex_documents",
+    "remove_document",
+    "list_models",
+    "verify_model",
+    "switch_model",
+    "list_connections",
+    "add_connection",
+    "test_connection",
+    "remove_connection",
+    "list_accounts",
+    "add_account",
+    "remove_account",
 ];
 
 fn main() {

@@ -5,6 +5,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod startup;
 mod state;
 
 use std::process::ExitCode;
@@ -20,6 +21,7 @@ use crate::state::{AdminSession, Engine};
 const EXIT_NO_DISPLAY: u8 = 2;
 
 fn main() -> ExitCode {
+    startup::mark_start();
     // The model worker and the document extractor are this same binary in another role.
     if let Some(code) = airlock_agent::serve_worker_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
@@ -59,6 +61,7 @@ fn run() -> anyhow::Result<()> {
                 let _ = main.set_focus();
             }
         }))
+        .plugin(tauri_plugin_dialog::init())
         .manage(engine)
         .manage(AdminSession::default())
         .invoke_handler(tauri::generate_handler![
@@ -82,6 +85,21 @@ fn run() -> anyhow::Result<()> {
             commands::admin::audit_events,
             commands::admin::verify_audit,
             commands::admin::export_audit,
+            commands::library::list_documents,
+            commands::library::pick_document_files,
+            commands::library::ingest_documents,
+            commands::library::reindex_documents,
+            commands::library::remove_document,
+            commands::models::list_models,
+            commands::models::verify_model,
+            commands::models::switch_model,
+            commands::connections::list_connections,
+            commands::connections::add_connection,
+            commands::connections::test_connection,
+            commands::connections::remove_connection,
+            commands::accounts::list_accounts,
+            commands::accounts::add_account,
+            commands::accounts::remove_account,
         ])
         .on_window_event(|window, event| {
             if window.label() == commands::chat::ADMIN_WINDOW

@@ -18,6 +18,7 @@ pub const ADMIN_WINDOW: &str = "admin";
 /// Model, Docker, keychain and deployment mode.
 #[tauri::command]
 pub async fn app_status(engine: State<'_, Engine>) -> Result<AppStatus, String> {
+    crate::startup::window_interactive();
     with_agent(&engine, |agent| Ok(agent.status())).await
 }
 
@@ -48,20 +49,30 @@ pub async fn ask(
 }
 
 /// Runs one tool call the operator typed, without the model: the governor decides it like a
-/// planned one; its events go to `events`.
+/// planned one; its events go to `events`. It is a turn of `conversation_id` when given.
 #[tauri::command]
 pub async fn call_tool(
     engine: State<'_, Engine>,
     tool: String,
     args: Map<String, Value>,
     mode: String,
+    conversation_id: Option<String>,
     events: Channel<AgentEvent>,
 ) -> Result<AskOutcome, String> {
     let mode: Mode = mode.parse().map_err(|err| format!("{err}"))?;
     short_text("tool name", &tool)?;
+    if let Some(id) = &conversation_id {
+        short_text("conversation id", id)?;
+    }
     with_agent(&engine, move |agent| {
         agent
-            .call(&tool, args, mode, &mut forward(&events))
+            .call_in(
+                conversation_id.as_deref(),
+                &tool,
+                args,
+                mode,
+                &mut forward(&events),
+            )
             .map_err(|err| err.to_string())
     })
     .await

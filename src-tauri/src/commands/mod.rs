@@ -3,9 +3,13 @@
 //! engine call off the UI thread and turns errors into the engine's message. Which window may
 //! call which command is decided by the capability files, not here.
 
+pub mod accounts;
 pub mod admin;
 pub mod approvals;
 pub mod chat;
+pub mod connections;
+pub mod library;
+pub mod models;
 
 use std::sync::Arc;
 
