@@ -54,4 +54,34 @@ describe("admin window", () => {
     ]);
     expect(await screen.findByTestId("approvals-badge")).toHaveTextContent("0");
   });
+
+  it("opens the documents, models, credentials and users tabs, each reading its own list", async () => {
+    const user = userEvent.setup();
+    routeCommands({
+      admin_sign_in: () => ({ name: "boss", roles: ["admin"] }),
+      policy_files: () => [],
+      list_documents: () => [],
+      list_models: () => ({ models_dir: "/opt/airlock/models", models: [], loaded: null, pinned_reason: null, problem: null }),
+      list_connections: () => [],
+      list_accounts: () => ({ accounts: [], roles: ["admin"] }),
+    });
+    render(<AdminApp />);
+    await user.type(screen.getByTestId("admin-account"), "boss");
+    await user.type(screen.getByTestId("admin-passphrase"), "admin words");
+    await user.click(screen.getByTestId("admin-sign-in"));
+
+    await user.click(await screen.findByTestId("tab-documents"));
+    expect(await screen.findByTestId("documents-empty")).toBeVisible();
+    // Arrow keys move between the tabs.
+    await user.keyboard("{ArrowRight}");
+    expect(screen.getByTestId("tab-models")).toHaveFocus();
+    expect(await screen.findByTestId("models-empty")).toBeVisible();
+    expect(screen.getByTestId("documents-empty")).not.toBeVisible();
+    await user.click(screen.getByTestId("tab-credentials"));
+    expect(await screen.findByTestId("connections-empty")).toBeVisible();
+    await user.click(screen.getByTestId("tab-users"));
+    expect(await screen.findByTestId("accounts-empty")).toBeVisible();
+    expect(screen.queryByText(/Coming in a later release/)).not.toBeInTheDocument();
+    expect(["list_documents", "list_models", "list_connections", "list_accounts"].map((c) => callsOf(c).length)).toEqual([1, 1, 1, 1]);
+  });
 });

@@ -6,24 +6,30 @@ import { errorMessage } from "../shared/errors";
 import { useShortcuts } from "../shared/shortcuts";
 import { ApprovalsTab } from "./approvals/ApprovalsTab";
 import { AuditTab } from "./audit/AuditTab";
-import { ComingLater } from "./ComingLater";
+import { CredentialsTab } from "./credentials/CredentialsTab";
+import { DocumentsTab } from "./documents/DocumentsTab";
+import { ModelsTab } from "./models/ModelsTab";
 import { PlaygroundTab } from "./playground/PlaygroundTab";
 import { PolicyTab } from "./policy/PolicyTab";
 import { SignIn } from "./SignIn";
 import { Tabs, type TabSpec } from "./Tabs";
+import { UsersTab } from "./users/UsersTab";
 
 const TABS: TabSpec[] = [
   { id: "policy", label: "Policy", render: () => <PolicyTab /> },
   { id: "approvals", label: "Approvals", render: () => <ApprovalsTab /> },
   { id: "playground", label: "Playground", render: () => <PlaygroundTab /> },
   { id: "audit", label: "Audit", render: () => <AuditTab /> },
-  { id: "documents", label: "Documents", render: () => <ComingLater command="docs" /> },
-  { id: "models", label: "Models", render: () => <ComingLater command="models" /> },
-  { id: "credentials", label: "Credentials", render: () => <ComingLater command="vault" /> },
-  { id: "users", label: "Users", render: () => <ComingLater command="users" /> },
+  { id: "documents", label: "Documents", render: () => <DocumentsTab /> },
+  { id: "models", label: "Models", render: () => <ModelsTab /> },
+  { id: "credentials", label: "Credentials", render: () => <CredentialsTab /> },
+  { id: "users", label: "Users", render: () => <UsersTab /> },
 ];
 
-/** The admin window: sign-in first, then the policy, approvals, playground and audit tabs. */
+/**
+ * The admin window: sign-in first, then the policy, approvals, playground, audit, documents,
+ * models, credentials and users tabs.
+ */
 export function AdminApp() {
   const [admin, setAdmin] = useState<Approver | null>(null);
   const [selected, setSelected] = useState("policy");

@@ -6,6 +6,7 @@ import { AdminApp } from "./AdminApp";
 import "../shared/base.css";
 import "../shared/decision/decision.css";
 import "../main/request/toolRun.css";
+import "../main/request/charts/charts.css";
 import "../main/approvals/approvals.css";
 import "./admin.css";
 

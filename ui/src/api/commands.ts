@@ -5,20 +5,32 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 
 import type {
+  AccountsView,
   AgentEvent,
-  AppStatus,
   ApprovalOutcome,
   ApprovalRecord,
   Approver,
+  AppStatus,
   Args,
   AskOutcome,
   AuditFilter,
   AuditReport,
   AuditRow,
+  ChecksumStatus,
+  Classification,
+  ConnectionKind,
+  ConnectionTest,
+  ConnectionView,
   ConversationSummary,
   Decision,
+  DocumentRow,
   ExportedAudit,
+  IngestFileReport,
+  IngestProgress,
+  LoadedModelView,
   Mode,
+  ModelLoadProgress,
+  ModelsView,
   OpenedChunk,
   PendingApproval,
   PolicyCaseResult,
@@ -51,17 +63,18 @@ export function ask(
 /**
  * Runs one tool call the operator typed, without the model: the governor decides it like a
  * planned call (and runs it in execute mode when allowed). Events and outcome as for `ask`;
- * the call starts a new conversation.
+ * the call is a turn of `conversationId` when given, else it starts a new conversation.
  */
 export function callTool(
   tool: string,
   args: Args,
   mode: Mode,
+  conversationId: string | null,
   onEvent: (event: AgentEvent) => void,
 ): Promise<AskOutcome> {
   const events = new Channel<AgentEvent>();
   events.onmessage = onEvent;
-  return invoke<AskOutcome>("call_tool", { tool, args, mode, events });
+  return invoke<AskOutcome>("call_tool", { tool, args, mode, conversationId, events });
 }
 
 /** Conversations, most recent first. */
@@ -166,4 +179,99 @@ export function verifyAudit(): Promise<AuditReport> {
  */
 export function exportAudit(since: string | null, format: "json" | "csv"): Promise<ExportedAudit> {
   return invoke<ExportedAudit>("export_audit", { since, format });
+}
+
+/** The documents of the library, with their active version. */
+export function listDocuments(): Promise<DocumentRow[]> {
+  return invoke<DocumentRow[]>("list_documents");
+}
+
+/** Opens the shell's native file picker; the chosen paths, [] when cancelled. */
+export function pickDocumentFiles(): Promise<string[]> {
+  return invoke<string[]>("pick_document_files");
+}
+
+/**
+ * Ingests files and folders (every document in a folder) with a classification and an
+ * optional audience group (null: the shell's defaults). `onProgress` receives each step; the
+ * promise resolves with one report per file.
+ */
+export function ingestDocuments(
+  paths: string[],
+  classification: Classification | null,
+  audience: string | null,
+  onProgress: (progress: IngestProgress) => void,
+): Promise<IngestFileReport[]> {
+  const events = new Channel<IngestProgress>();
+  events.onmessage = onProgress;
+  return invoke<IngestFileReport[]>("ingest_documents", { paths, classification, audience, events });
+}
+
+/** Re-embeds every document (a new version each); progress and reports as for ingesting. */
+export function reindexDocuments(onProgress: (progress: IngestProgress) => void): Promise<IngestFileReport[]> {
+  const events = new Channel<IngestProgress>();
+  events.onmessage = onProgress;
+  return invoke<IngestFileReport[]>("reindex_documents", { events });
+}
+
+/** Removes a document and its chunks; whether it existed. */
+export function removeDocument(id: number): Promise<boolean> {
+  return invoke<boolean>("remove_document", { id });
+}
+
+/** The model files, the loaded model, and what stops switching, if anything. */
+export function listModels(): Promise<ModelsView> {
+  return invoke<ModelsView>("list_models");
+}
+
+/** Hashes a model file and compares it with its published checksum (can take seconds). */
+export function verifyModel(name: string): Promise<ChecksumStatus> {
+  return invoke<ChecksumStatus>("verify_model", { name });
+}
+
+/** Verifies and loads another model; `onProgress` receives each stage. */
+export function switchModel(name: string, onProgress: (progress: ModelLoadProgress) => void): Promise<LoadedModelView> {
+  const events = new Channel<ModelLoadProgress>();
+  events.onmessage = onProgress;
+  return invoke<LoadedModelView>("switch_model", { name, events });
+}
+
+/** The named connections (settings and whether a secret is stored; never the secret). */
+export function listConnections(): Promise<ConnectionView[]> {
+  return invoke<ConnectionView[]>("list_connections");
+}
+
+/** Adds a connection: settings to the database, the secret to the OS keychain. */
+export function addConnection(
+  name: string,
+  kind: ConnectionKind,
+  settings: Record<string, string>,
+  secret: string,
+): Promise<ConnectionView> {
+  return invoke<ConnectionView>("add_connection", { name, kind, settings, secret });
+}
+
+/** Connects with a stored connection's settings and secret. */
+export function testConnection(name: string): Promise<ConnectionTest> {
+  return invoke<ConnectionTest>("test_connection", { name });
+}
+
+/** Removes a connection and its secret; whether it existed. */
+export function removeConnection(name: string): Promise<boolean> {
+  return invoke<boolean>("remove_connection", { name });
+}
+
+/** The local accounts, and the roles the policy knows. */
+export function listAccounts(): Promise<AccountsView> {
+  return invoke<AccountsView>("list_accounts");
+}
+
+/** Adds a local account (the engine checks the name and passphrase again). */
+export async function addAccount(name: string, roles: string[], passphrase: string): Promise<void> {
+  await invoke("add_account", { name, roles, passphrase });
+}
+
+/** Removes a local account; whether it existed. */
+export function removeAccount(name: string): Promise<boolean> {
+  return invoke<boolean>("remove_account", { name });
 }

@@ -318,3 +318,119 @@ export interface AuditReport {
   last_checkpointed_seq: number | null;
   first_problem: { seq: number; kind: string; detail: string } | null;
 }
+
+// ---- admin window: documents, models, credentials, users ----
+
+/** `airlock_core::Classification`: how sensitive a document is, least first. */
+export type Classification = "public" | "internal" | "confidential" | "restricted";
+
+/** `airlock_store::DocumentSummary`. */
+export interface DocumentRow {
+  id: number;
+  title: string;
+  source: string;
+  format: string;
+  classification: Classification;
+  /** The group that may read it besides cleared readers (empty: none). */
+  audience: string;
+  metadata: unknown;
+  version: number | null;
+  chunks: number;
+  pages: number | null;
+  content_hash: string | null;
+  /** A version is being ingested (an interrupted ingest, until it resumes). */
+  ingesting: boolean;
+  updated_at: string;
+}
+
+/** One step of an ingest or reindex (tag `kind`). */
+export type IngestProgress =
+  /** File `index` (0-based) of `files` starts. */
+  | { kind: "file"; index: number; files: number; path: string }
+  /** Chunks of the current file embedded so far; `eta_ms` is for the whole batch. */
+  | { kind: "chunks"; done: number; total: number; eta_ms: number | null }
+  /** One file finished. */
+  | { kind: "finished"; path: string; ok: boolean; detail: string };
+
+/** What ingesting one file did. */
+export interface IngestFileReport {
+  path: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** A model file's checksum check (tag `state`). */
+export type ChecksumStatus =
+  | { state: "unchecked" }
+  | { state: "valid"; sha256: string }
+  | { state: "mismatch"; expected: string; actual: string }
+  /** A user-provided model: no published checksum to compare with. */
+  | { state: "unlisted"; sha256: string };
+
+/** One model file of the models directory. */
+export interface ModelEntry {
+  name: string;
+  path: string;
+  size_bytes: number;
+  source: "manifest" | "user";
+  checksum: ChecksumStatus;
+  active: boolean;
+}
+
+/** The model the worker has loaded. */
+export interface LoadedModelView {
+  name: string;
+  description: string;
+  n_ctx: number;
+  load_ms: number;
+}
+
+/** The models tab's facts. */
+export interface ModelsView {
+  models_dir: string;
+  models: ModelEntry[];
+  loaded: LoadedModelView | null;
+  /** Why the model cannot be switched here (the deployment pins it), if so. */
+  pinned_reason: string | null;
+  /** What is wrong with the model set-up and what to do, if anything. */
+  problem: string | null;
+}
+
+/** One stage of switching models (tag `stage`). */
+export type ModelLoadProgress =
+  | { stage: "verifying"; detail: string }
+  | { stage: "loading"; detail: string }
+  | { stage: "loaded"; model: LoadedModelView };
+
+/** The kinds of connection the vault knows. */
+export type ConnectionKind = "sap" | "mes";
+
+/** A named connection: its settings, and whether its secret is in the keychain (never the secret). */
+export interface ConnectionView {
+  name: string;
+  kind: ConnectionKind;
+  settings: Record<string, string>;
+  secret_stored: boolean;
+  secret_detail: string;
+}
+
+/** What testing a connection found. */
+export interface ConnectionTest {
+  ok: boolean;
+  detail: string;
+}
+
+/** A local (approver or admin) account. */
+export interface LocalAccount {
+  name: string;
+  roles: string[];
+  failed_attempts: number;
+  locked_until: string | null;
+  created_at: string;
+}
+
+/** The accounts, and the roles and approver groups the policy knows (suggestions). */
+export interface AccountsView {
+  accounts: LocalAccount[];
+  roles: string[];
+}

@@ -121,7 +121,7 @@ describe("main window", () => {
 
     expect(await screen.findByTestId("answer-text")).toHaveTextContent("get_logs returned 20 lines.");
     expect(callsOf("call_tool")).toEqual([
-      expect.objectContaining({ tool: "get_logs", args: { source: "syslog", tail: 20 }, mode: "plan" }),
+      expect.objectContaining({ tool: "get_logs", args: { source: "syslog", tail: 20 }, mode: "plan", conversationId: null }),
     ]);
     expect(callsOf("ask")).toHaveLength(0);
     expect(input).toHaveValue("");
@@ -132,6 +132,15 @@ describe("main window", () => {
       expect(callsOf("ask")).toHaveLength(1);
     });
     expect(callsOf("ask")[0]).toMatchObject({ text: "anything odd in them?", conversationId: "conv-7" });
+
+    // A typed call in an open conversation is a turn of it, not a new one.
+    await user.click(input);
+    await user.paste('/call get_logs {"source": "syslog", "tail": 5}');
+    await user.click(screen.getByTestId("send-button"));
+    await waitFor(() => {
+      expect(callsOf("call_tool")).toHaveLength(2);
+    });
+    expect(callsOf("call_tool")[1]).toMatchObject({ args: { source: "syslog", tail: 5 }, conversationId: "conv-1" });
   });
 
   it("shows a malformed /call in the request block, calls nothing and keeps the text", async () => {

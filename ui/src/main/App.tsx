@@ -7,6 +7,7 @@ import { useShortcuts } from "../shared/shortcuts";
 import { usePolling } from "../shared/usePolling";
 import { ApprovalsPanel } from "./approvals/ApprovalsPanel";
 import { usePendingApprovals } from "./approvals/usePendingApprovals";
+import { useSettledApprovals } from "./approvals/useSettledApprovals";
 import { Composer } from "./chat/Composer";
 import { ConversationSidebar } from "./chat/ConversationSidebar";
 import { executeBlockedReason } from "./chat/executeBlock";
@@ -24,6 +25,7 @@ export function App() {
   const approvals = usePendingApprovals();
   const conversations = usePolling(listConversations, CONVERSATIONS_EVERY_MS);
   const chat = useChat();
+  const settled = useSettledApprovals(chat, approvals.data);
   const [draft, setDraft] = useState("");
   const [chosenMode, setChosenMode] = useState<Mode>("plan");
   const [approvalsOpen, setApprovalsOpen] = useState(true);
@@ -96,7 +98,7 @@ export function App() {
             Could not open the admin window: {adminError}
           </p>
         )}
-        <Transcript chat={chat} onCite={setCitation} />
+        <Transcript chat={chat} notices={settled} onCite={setCitation} />
         <Composer
           text={draft}
           onText={setDraft}

@@ -6,6 +6,7 @@ import { App } from "./App";
 import "../shared/base.css";
 import "../shared/decision/decision.css";
 import "./request/toolRun.css";
+import "./request/charts/charts.css";
 import "./approvals/approvals.css";
 import "./main.css";
 

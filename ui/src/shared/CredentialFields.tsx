@@ -1,3 +1,5 @@
+import { SecretInput } from "./SecretInput";
+
 /**
  * The account name and passphrase a person proves who they are with (admin sign-in, and every
  * approval decision). `testIdPrefix` names the fields `<prefix>-account` and
@@ -29,18 +31,13 @@ export function CredentialFields({
           }}
         />
       </label>
-      <label>
-        Passphrase
-        <input
-          type="password"
-          data-testid={`${testIdPrefix}-passphrase`}
-          autoComplete="current-password"
-          value={passphrase}
-          onChange={(event) => {
-            onPassphrase(event.target.value);
-          }}
-        />
-      </label>
+      <SecretInput
+        label="Passphrase"
+        value={passphrase}
+        onChange={onPassphrase}
+        testId={`${testIdPrefix}-passphrase`}
+        autoComplete="current-password"
+      />
     </>
   );
 }

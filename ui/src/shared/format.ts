@@ -51,3 +51,38 @@ export function formatTimestamp(rfc3339: string): string {
 export function formatDate(date: Date): string {
   return `${String(date.getFullYear())}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
 }
+
+const MIB = 1024 * 1024;
+const GIB = 1024 * MIB;
+
+/** A file size: "512.0 MiB" under a gibibyte, "4.37 GiB" from there on. */
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) {
+    return "unknown";
+  }
+  if (bytes < GIB) {
+    return `${(bytes / MIB).toFixed(1)} MiB`;
+  }
+  return `${(bytes / GIB).toFixed(2)} GiB`;
+}
+
+/** Time left, roughly: "under 5 s", "about 40 s", "about 3 min", "about 1 h 20 min". */
+export function formatEta(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) {
+    return "unknown";
+  }
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 5) {
+    return "under 5 s";
+  }
+  if (seconds < 90) {
+    return `about ${String(seconds)} s`;
+  }
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) {
+    return `about ${String(minutes)} min`;
+  }
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `about ${String(hours)} h` : `about ${String(hours)} h ${String(rest)} min`;
+}

@@ -46,3 +46,33 @@ export function engineError(message: string): Promise<never> {
   // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the shell rejects with a string
   return Promise.reject(message);
 }
+
+/**
+ * Sends `message` on the channel a streaming command was invoked with (its `events`
+ * argument), as the shell does while the command runs.
+ */
+export function emit(args: InvokeArgs, message: unknown, key = "events"): void {
+  const channel = args[key];
+  if (!(channel instanceof Channel)) {
+    throw new Error(`the command got no channel in \`${key}\``);
+  }
+  (channel as Channel<unknown>).onmessage(message);
+}
+
+/** A command's answer the test gives later: `resolve` or `reject` (with a string, as the shell). */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (message: string) => void;
+}
+
+/** A pending answer, for checking what shows while a command runs. */
+export function deferred<T>(): Deferred<T> {
+  let resolve: (value: T) => void = () => undefined;
+  let reject: (message: string) => void = () => undefined;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}

@@ -1,4 +1,4 @@
-import { render, screen, waitFor } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -66,7 +66,31 @@ describe("AuditTab", () => {
     expect(callsOf("audit_events")).toEqual([{ filter: { limit: 200 } }]);
     await userEvent.click(rows[0] as HTMLElement);
     expect(screen.getByText(/"host": "line3-plc"/)).toBeInTheDocument();
-    expect(screen.getByRole("img", { name: /Events per hour/ })).toBeInTheDocument();
+  });
+
+  it("draws the events over the filtered range, coloured by the governor's outcome", async () => {
+    routeCommands({
+      audit_events: () => [
+        ...ROWS,
+        { ...ROWS[1], seq: 40, at: "2025-03-01T09:08:00Z", decision: "deny", kind: "decision_made" } as AuditRow,
+        { ...ROWS[1], seq: 39, at: "2025-03-01T09:05:00Z", decision: "allow", kind: "decision_made" } as AuditRow,
+      ],
+    });
+    render(<AuditTab />);
+    const strip = await screen.findByTestId("audit-timeline");
+    expect(within(strip).getByRole("img", { name: /Audit events per 5 minutes, .*: 1 allowed, 1 approval, 1 denied, 1 no decision/ })).toBeInTheDocument();
+    const buckets = within(strip).getAllByTestId("audit-bucket");
+    // 09:05 to 10:05 in five-minute slots.
+    expect(buckets).toHaveLength(13);
+    expect(buckets.map((b) => Number(b.dataset.total))).toEqual([2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    const first = buckets[0] as HTMLElement;
+    expect([...first.querySelectorAll("rect.seg")].map((r) => r.getAttribute("data-outcome"))).toEqual(["allow", "deny"]);
+    expect(first.querySelector("rect.seg-deny")).toHaveAttribute("data-count", "1");
+    expect(buckets[12]?.querySelector("rect.seg-require_approval")).not.toBeNull();
+    expect(within(strip).getByTestId("audit-legend-deny")).toHaveTextContent("Denied 1");
+    expect(within(strip).getByTestId("audit-legend-require_approval")).toHaveTextContent("Approval 1");
+    expect(within(strip).queryByTestId("audit-legend-clarify")).not.toBeInTheDocument();
+    expect(within(strip).queryByTestId("audit-timeline-capped")).not.toBeInTheDocument();
   });
 
   it("says when no event matches", async () => {

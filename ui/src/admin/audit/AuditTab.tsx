@@ -13,7 +13,7 @@ type Load = { kind: "loading" } | { kind: "error"; message: string } | { kind: "
 type Verify = { kind: "idle" } | { kind: "running" } | { kind: "error"; message: string } | { kind: "done"; report: AuditReport };
 type ExportRun = { kind: "idle" } | { kind: "running" } | { kind: "error"; message: string } | { kind: "done"; result: ExportedAudit };
 
-/** The audit viewer: filters, events per hour, the events table, chain verification, export. */
+/** The audit viewer: filters, a timeline of the events by outcome, the events table, chain verification, export. */
 export function AuditTab() {
   const [filter, setFilter] = useState<AuditFilter>(() => toFilter(EMPTY_FORM));
   const [load, setLoad] = useState<Load>({ kind: "loading" });
@@ -131,7 +131,7 @@ export function AuditTab() {
       )}
       {load.kind === "ready" && load.rows.length > 0 && (
         <>
-          <AuditChart rows={load.rows} />
+          <AuditChart rows={load.rows} filter={filter} />
           <AuditTable rows={load.rows} />
         </>
       )}

@@ -53,7 +53,7 @@ export function AuditTable({ rows }: { rows: AuditRow[] }) {
                 <td>{row.principal ?? ""}</td>
                 <td>{row.tool ?? ""}</td>
                 <td>{row.decision ?? ""}</td>
-                <td>{row.risk !== null && <span className={`risk risk-${row.risk}`}>{row.risk}</span>}</td>
+                <td>{row.risk !== null && <span className={`pill risk-${row.risk}`}>{row.risk}</span>}</td>
               </tr>
               {expanded && (
                 <tr className="audit-payload">

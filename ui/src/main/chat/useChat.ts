@@ -102,7 +102,7 @@ export function useChat(): Chat {
         const outcome =
           typed === null
             ? await ask(text, mode, conversationId, apply)
-            : await callTool(typed.tool, typed.args, mode, apply);
+            : await callTool(typed.tool, typed.args, mode, conversationId, apply);
         apply({ event: "answer", outcome });
         opening.current = outcome.audit.conversation_id;
         setConversationId(outcome.audit.conversation_id);

@@ -1,12 +1,25 @@
 import { DecisionView } from "../../shared/decision/DecisionView";
+import type { SettledNotice } from "../approvals/settledApprovals";
+import { SettledApprovalNotice } from "../approvals/SettledApprovalNotice";
 import { AnswerView } from "./AnswerView";
 import { ClarifyBubble } from "./ClarifyBubble";
 import { DecisionTimeline } from "./DecisionTimeline";
 import { ProgressLine } from "./ProgressLine";
 import { clarifyingQuestions, type RequestView } from "./requestReducer";
 
-/** One request of the transcript: what was asked, what the governor decided, what ran, the answer. */
-export function RequestBlock({ view, onCite }: { view: RequestView; onCite: (chunkId: number) => void }) {
+/**
+ * One request of the transcript: what was asked, what the governor decided, what ran, the
+ * answer, then the results of its calls that waited for approval (`notices`).
+ */
+export function RequestBlock({
+  view,
+  notices = [],
+  onCite,
+}: {
+  view: RequestView;
+  notices?: readonly SettledNotice[];
+  onCite: (chunkId: number) => void;
+}) {
   const { outcome } = view;
   const admission = outcome?.admission;
   const questions = clarifyingQuestions(view);
@@ -46,6 +59,9 @@ export function RequestBlock({ view, onCite }: { view: RequestView; onCite: (chu
           {view.error}
         </div>
       )}
+      {notices.map((notice) => (
+        <SettledApprovalNotice key={notice.key} notice={notice} />
+      ))}
     </article>
   );
 }

@@ -1,12 +1,15 @@
-import { useEffect, useRef } from "react";
+import { useEffect, useMemo, useRef } from "react";
 
 import { formatMs, formatValue } from "../../shared/format";
 import { ExpandableText } from "../../shared/decision/ExpandableText";
+import { ToolChart } from "./charts/ToolChart";
+import { toolChart } from "./charts/toolCharts";
 import type { ToolRun } from "./requestReducer";
 
 /**
  * A call that ran: its live output (stdout and stderr told apart, kept scrolled to the end),
- * then its result or error with how long it took.
+ * then its result or error with how long it took. A known tool's result is drawn as a chart
+ * too, with the raw result one click away.
  */
 export function ToolRunView({ run }: { run: ToolRun }) {
   const outputRef = useRef<HTMLPreElement>(null);
@@ -20,6 +23,10 @@ export function ToolRunView({ run }: { run: ToolRun }) {
   }, [outputLength]);
 
   const { action } = run;
+  const chart = useMemo(
+    () => (action !== null && action.error === null ? toolChart(action.tool, action.result, action.args) : null),
+    [action],
+  );
   return (
     <div className="tool-run">
       <p className="tool-run-head">
@@ -48,9 +55,21 @@ export function ToolRunView({ run }: { run: ToolRun }) {
       {action !== null && action.error === null && (
         <div className="tool-result">
           <span className="label">Result</span>
-          <pre className="mono">
-            <ExpandableText text={formatValue(action.result)} />
-          </pre>
+          {chart === null ? (
+            <pre className="mono">
+              <ExpandableText text={formatValue(action.result)} />
+            </pre>
+          ) : (
+            <>
+              <ToolChart chart={chart} />
+              <details className="raw-result">
+                <summary>Raw result</summary>
+                <pre className="mono">
+                  <ExpandableText text={formatValue(action.result)} />
+                </pre>
+              </details>
+            </>
+          )}
         </div>
       )}
     </div>

@@ -3,5 +3,5 @@ import { humanise } from "../format";
 
 /** A colour-coded risk level: "Low risk" … "Critical risk". */
 export function RiskBadge({ risk }: { risk: Risk }) {
-  return <span className={`risk risk-${risk}`}>{humanise(risk)} risk</span>;
+  return <span className={`pill risk-${risk}`}>{humanise(risk)} risk</span>;
 }
