@@ -1,18 +1,20 @@
 //! The desktop app end to end: the real `airlock-desktop` window (WebKitGTK) under Xvfb, driven
 //! through `tauri-driver` and WebKitWebDriver, on the real default model, governor, SQLite file
-//! and Docker engine. One app run walks the operator's and the admin's paths; a screenshot of
-//! every step is saved under the target directory (the path is printed).
+//! and Docker engine, in a network namespace with only a loopback interface. One app run walks
+//! the operator's and the admin's paths; a screenshot of every step is saved under the target
+//! directory (the path is printed).
 
 mod support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
+use support::display::{start_xvfb, Reaped};
 use support::{add_approver_accounts, default_model, repo, run_with_stdin, BOSS_PASS, LEAD_PASS};
 
 /// True once every request on screen has finished.
@@ -21,31 +23,6 @@ const IDLE: &str = "[...document.querySelectorAll('[data-testid=request]')]
 
 /// How long a step may take: the first request loads the model and the sandbox image.
 const STEP: Duration = Duration::from_secs(240);
-
-/// A process started in a process group of its own, killed with everything it started (the
-/// WebDriver, the app, its model worker) when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Reaped {
-    fn spawn(command: &mut Command) -> Self {
-        use std::os::unix::process::CommandExt as _;
-        Self(
-            command
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|err| panic!("{:?} does not start: {err}", command.get_program())),
-        )
-    }
-}
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.0.id())])
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -67,28 +44,6 @@ fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| {
             panic!("{name} is missing: `make setup` installs it (webkit2gtk-driver, cargo install tauri-driver)")
         })
-}
-
-/// A private X display for the window.
-fn start_xvfb() -> (Reaped, String) {
-    let number = 90 + std::process::id() % 800;
-    let display = format!(":{number}");
-    let child = Reaped::spawn(
-        Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1440x900x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-    let started = Instant::now();
-    while !socket.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "Xvfb did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (child, display)
 }
 
 /// A data directory with the demo corpus indexed and the approvers' accounts, and a copy of
@@ -203,11 +158,73 @@ impl Session {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely() {
+/// Set in this test's second run, inside its network namespace.
+const IN_NETNS: &str = "AIRLOCK_E2E_IN_NETNS";
+
+/// The walk-through runs in a network namespace of its own with nothing but a loopback
+/// interface (`unshare --net`): the app, its WebKit processes, its model worker and the
+/// WebDriver all start there, so the app is shown to work with no network at all. (The Docker
+/// engine is reached through its Unix socket, which no network namespace hides.)
+#[test]
+fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely() {
+    if std::env::var_os(IN_NETNS).is_some() {
+        assert_only_loopback();
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(walk_through());
+        return;
+    }
+    let mut unshare = Command::new("unshare");
+    unshare.arg("--net");
+    if !is_root() {
+        unshare.arg("--map-root-user");
+    }
+    let status = unshare
+        .args(["--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely",
+            "--nocapture",
+        ])
+        .env(IN_NETNS, "1")
+        .status()
+        .expect("unshare (util-linux) runs");
+    assert!(
+        status.success(),
+        "the desktop walk-through failed inside its network namespace (its output is above)"
+    );
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
+}
+
+/// Fails unless the only network interface is the loopback one.
+fn assert_only_loopback() {
+    let links = Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .expect("ip (iproute2) runs");
+    let text = String::from_utf8_lossy(&links.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split(':').nth(1))
+        .map(str::trim)
+        .collect();
+    assert_eq!(names, ["lo"], "the namespace has other interfaces: {text}");
+}
+
+async fn walk_through() {
     let dir = tempfile::tempdir().unwrap();
     let policy = prepare(dir.path());
-    let (_xvfb, display) = start_xvfb();
+    let (_xvfb, display) = start_xvfb(90);
     let (port, native_port) = (free_port(), free_port());
     let desktop = support::airlock_bin().with_file_name("airlock-desktop");
     assert!(desktop.is_file(), "{} is not built", desktop.display());
@@ -442,6 +459,35 @@ async fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy
         std::fs::read_to_string(policy.join("plant.cedar")).unwrap(),
         before
     );
+
+    // The other tabs read the engine through the admin window's own commands.
+    app.click("[data-testid=tab-documents]").await;
+    let documents = app
+        .until(
+            "the document list",
+            "document.querySelectorAll('[data-testid=document-row]').length",
+        )
+        .await;
+    assert_eq!(documents, json!(6), "the six corpus documents are listed");
+    app.shot("admin-documents").await;
+    app.click("[data-testid=tab-models]").await;
+    app.find("[data-testid=models-pinned]").await;
+    app.until(
+        "the model's checksum",
+        "document.querySelector('[data-testid=model-checksum][data-state=valid]')",
+    )
+    .await;
+    app.shot("admin-models").await;
+    app.click("[data-testid=tab-users]").await;
+    let accounts = app
+        .until(
+            "the accounts",
+            "[...document.querySelectorAll('[data-testid=account-row]')].map((row) => row.dataset.account).sort().join(',')",
+        )
+        .await;
+    assert_eq!(accounts, json!("boss,lead,root"));
+    app.click("[data-testid=tab-credentials]").await;
+    app.find("[data-testid=connections-empty]").await;
 
     app.client.close().await.unwrap();
 }

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod display;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
