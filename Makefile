@@ -10,14 +10,14 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/admin.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag eval-citations eval-planner fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop eval-citations eval-planner fuzz help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
 	@echo "make run     open the desktop window"
 	@echo "make demo    run the demo scenarios through the real model (headless)"
 	@echo "make test    formatting, lints, UI checks and every test"
-	@echo "make bench   governor, audit chain, sandbox, connectors, embedding, retrieval, model and planner benchmarks"
+	@echo "make bench   governor, audit chain, sandbox, connectors, embedding, retrieval, desktop start-up and model benchmarks"
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 
 setup:
@@ -58,19 +58,32 @@ test-scripts:
 	python3 -m unittest discover -s scripts -p 'test_*.py'
 	bash -n scripts/*.sh
 
-# Build every binary first: the desktop test runs `airlock-desktop`, which no test target of
-# its own package would build.
+# `make test` lints while it builds: clippy-driver compiles our crates (the workspace wrapper,
+# with the arguments `cargo clippy -- -D warnings` would give it), so the tests' build is also
+# the clippy run and nothing is compiled twice. Every target is built first, binaries included:
+# the desktop test runs `airlock-desktop`, which no test target of its own package builds.
+CLIPPY_DRIVER = $(shell rustup which clippy-driver 2>/dev/null || command -v clippy-driver)
+LINTED = RUSTC_WORKSPACE_WRAPPER="$(CLIPPY_DRIVER)" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
 test-rust: ui
-	$(BUILD)
-	$(CARGO) nextest run --workspace --no-fail-fast
+	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver is missing: rustup component add clippy"; exit 1; }
+	$(CARGO) fmt --all --check
+	$(LINTED) $(CARGO) build --workspace --all-targets
+	$(LINTED) $(CARGO) nextest run --workspace --no-fail-fast
 
 # The sandbox tests need the Docker engine: without one, `make test` stops at setup.
 test: export AIRLOCK_REQUIRE_DOCKER := 1
-test: setup test-ui test-scripts lint test-rust
+test: setup test-ui test-scripts test-rust
 
-bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag
+bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
+
+# The desktop app's start-up to an interactive window (cold and warm) and the idle memory of
+# the shell, its WebKit processes and the model worker, on a private Xvfb display.
+bench-desktop: setup ui
+	$(CARGO) build --release -p airlock-desktop
+	$(CARGO) bench -p airlock-cli --bench desktop
 
 # The governor's decision cost next to bare Cedar, and the audit chain's append and verify
 # rates (criterion; no model needed).
