@@ -82,8 +82,8 @@ bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench
 # The desktop app's start-up to an interactive window (cold and warm) and the idle memory of
 # the shell, its WebKit processes and the model worker, on a private Xvfb display.
 bench-desktop: setup ui
-	$(CARGO) build --release -p airlock-desktop
-	$(CARGO) bench -p airlock-cli --bench desktop
+	$(CARGO) build --release --workspace
+	$(CARGO) bench --workspace --bench desktop
 
 # The governor's decision cost next to bare Cedar, and the audit chain's append and verify
 # rates (criterion; no model needed).

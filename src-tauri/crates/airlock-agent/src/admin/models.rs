@@ -284,7 +284,6 @@ impl Agent {
             ),
         });
         let previous = self.model_path().ok();
-        self.stop_model();
         let worker = self.start_model_worker(model.path.clone())?;
         self.store()
             .set_setting(ACTIVE_MODEL_SETTING, &model.name)?;
