@@ -80,10 +80,13 @@ bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
 
 # The desktop app's start-up to an interactive window (cold and warm) and the idle memory of
-# the shell, its WebKit processes and the model worker, on a private Xvfb display.
+# the shell, its WebKit processes and the model worker, on a private Xvfb display. The app
+# measured is the release build; the harness itself is built in the dev profile, with the
+# tests' dependencies (a release harness would build every dependency again with the
+# dev-dependencies' features).
 bench-desktop: setup ui
 	$(CARGO) build --release --workspace
-	$(CARGO) bench --workspace --bench desktop
+	AIRLOCK_DESKTOP_BIN=$(TARGET_DIR)/release/airlock-desktop $(LINTED) $(CARGO) bench --workspace --bench desktop --profile dev
 
 # The governor's decision cost next to bare Cedar, and the audit chain's append and verify
 # rates (criterion; no model needed).
