@@ -55,7 +55,21 @@ fn main() {
         index.display()
     );
 
+    keep_bundled_sqlite_private();
+
     let attributes = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(APP_COMMANDS));
     tauri_build::try_build(attributes).expect("tauri-build failed");
+}
+
+/// The engine links its own SQLite (rusqlite's bundled copy, with sqlite-vec), while
+/// WebKitGTK's libsoup and the SQLite ODBC driver link the system's `libsqlite3.so`. A
+/// symbol that a linked shared library needs is exported from the executable by default, so
+/// the system library's users would bind half their SQLite calls to the bundled copy and
+/// crash inside the ODBC driver on the first MES connection. Symbols of static archives stay
+/// private, and each SQLite copy keeps its own state.
+fn keep_bundled_sqlite_private() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("linux") {
+        println!("cargo:rustc-link-arg-bins=-Wl,--exclude-libs,ALL");
+    }
 }

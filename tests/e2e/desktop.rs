@@ -221,6 +221,30 @@ fn assert_only_loopback() {
     assert_eq!(names, ["lo"], "the namespace has other interfaces: {text}");
 }
 
+/// The shell keeps its bundled SQLite to itself: exported, it would capture half the calls of
+/// the system's SQLite users (libsoup, the SQLite ODBC driver) and the optimised app crashed
+/// on its first MES connection (see `src-tauri/build.rs`).
+#[test]
+fn the_desktop_binary_exports_no_sqlite_symbols() {
+    let desktop = support::airlock_bin().with_file_name("airlock-desktop");
+    let out = Command::new("nm")
+        .args(["--dynamic", "--defined-only"])
+        .arg(&desktop)
+        .output()
+        .expect("nm (binutils) runs");
+    assert!(out.status.success(), "nm failed on {}", desktop.display());
+    let exported: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| line.contains(" sqlite3"))
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        exported.is_empty(),
+        "{} exports SQLite symbols: {exported:?}",
+        desktop.display()
+    );
+}
+
 async fn walk_through() {
     let dir = tempfile::tempdir().unwrap();
     let policy = prepare(dir.path());
