@@ -53,7 +53,7 @@ fn main() -> ExitCode {
 /// Builds and runs the Tauri application until the last window closes, then shuts the
 /// engine down cleanly.
 fn run() -> anyhow::Result<()> {
-    let engine = Engine::new(open_agent());
+    let engine = Engine::open_in_background(open_agent);
     let app = tauri::Builder::default()
         .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
             if let Some(main) = app.get_webview_window("main") {

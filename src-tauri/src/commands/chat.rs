@@ -18,8 +18,9 @@ pub const ADMIN_WINDOW: &str = "admin";
 /// Model, Docker, keychain and deployment mode.
 #[tauri::command]
 pub async fn app_status(engine: State<'_, Engine>) -> Result<AppStatus, String> {
+    let status = with_agent(&engine, |agent| Ok(agent.status())).await;
     crate::startup::window_interactive();
-    with_agent(&engine, |agent| Ok(agent.status())).await
+    status
 }
 
 /// Serves one request, streaming its events to `events`; resolves with the outcome.

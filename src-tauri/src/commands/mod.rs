@@ -20,7 +20,8 @@ use crate::state::Engine;
 /// Longest account name, comment or conversation id accepted from a window.
 const MAX_SHORT_TEXT: usize = 4_096;
 
-/// Runs `job` with the agent on a thread of its own: engine calls touch SQLite, the model and
+/// Runs `job` with the agent on a thread of its own (which also waits for the engine to finish
+/// opening, early after start): engine calls touch SQLite, the model and
 /// Docker, none of which belong on the async runtime or the UI thread. Not a `spawn_blocking`
 /// thread: the engine drives its own async runtimes (sandbox, MCP) with `block_on`, which
 /// tokio refuses inside another runtime's threads.
@@ -28,12 +29,12 @@ async fn with_agent<T: Send + 'static>(
     engine: &Engine,
     job: impl FnOnce(&Agent) -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
-    let agent: Arc<Agent> = engine.agent()?;
+    let engine = engine.clone();
     let (done, result) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("airlock-engine-call".to_owned())
         .spawn(move || {
-            let _ = done.send(job(&agent));
+            let _ = done.send(engine.agent().and_then(|agent: Arc<Agent>| job(&agent)));
         })
         .map_err(|err| {
             format!("no thread for the engine call ({err}); free some memory and retry")
