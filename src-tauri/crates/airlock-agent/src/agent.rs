@@ -94,14 +94,23 @@ impl AgentConfig {
 }
 
 /// The sandbox settings for `fixtures_dir`: its `sim/` mounted at /sim, the engine from
-/// `DOCKER_HOST` (or the local socket), and the container runtime from
-/// `AIRLOCK_SANDBOX_RUNTIME` (e.g. `runsc` for gVisor) when set.
+/// `DOCKER_HOST` (or the local socket), the image the installer shipped when there is one, and
+/// the container runtime from `AIRLOCK_SANDBOX_RUNTIME` (e.g. `runsc` for gVisor) when set.
 fn sandbox_config(fixtures_dir: &std::path::Path) -> SandboxConfig {
     let mut config = SandboxConfig::new(fixtures_dir.join("sim"));
+    config.image_tar = shipped_sandbox_image();
     config.runtime = std::env::var(SANDBOX_RUNTIME_ENV)
         .ok()
         .filter(|runtime| !runtime.trim().is_empty());
     config
+}
+
+/// The installer's sandbox image tar (`sandbox/airlock-sandbox.tar` among the resources), if
+/// this is an installed copy.
+fn shipped_sandbox_image() -> Option<std::path::PathBuf> {
+    const TAR: &str = "airlock-sandbox.tar";
+    let dir = airlock_core::resources::locate_dir("AIRLOCK_SANDBOX_IMAGE_DIR", "sandbox", TAR);
+    Some(dir.join(TAR)).filter(|tar| tar.is_file())
 }
 
 /// Starts the external MCP servers `policy_dir` lists (`mcp-servers.toml`). A server that does

@@ -358,6 +358,14 @@ enum SandboxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write the sandbox image (a root filesystem tar built from the host's busybox-static)
+    /// to a file, for an installer to ship; the installed app imports it when the engine
+    /// lacks it.
+    ExportImage {
+        /// Where to write the tar.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -486,6 +494,9 @@ fn main() -> ExitCode {
             audit::export(&paths, &format, since.as_deref())
         }
         Command::Sandbox(SandboxCommand::Doctor { json }) => sandbox::doctor(&paths, json),
+        Command::Sandbox(SandboxCommand::ExportImage { out }) => {
+            sandbox::export_image(&paths, &out)
+        }
         Command::Vault(VaultCommand::Add(new)) => vault::add(&paths, new),
         Command::Vault(VaultCommand::List) => vault::list(&paths),
         Command::Approvals(ApprovalsCommand::List { all, json }) => {

@@ -1,10 +1,12 @@
 //! `airlock sandbox doctor`: is the engine reachable, which version, is the image there, and
-//! does a command run in the sandbox?
+//! does a command run in the sandbox? `airlock sandbox export-image`: the image as a tar, for
+//! the installers.
 
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use airlock_policy::token::{generate_signing_key, TokenIssuer, TokenVerifier};
+use airlock_sandbox::image::ImageRecipe;
 use airlock_sandbox::{Ending, Job, Sandbox, RUN_COMMAND};
 use serde_json::{json, Map, Value};
 
@@ -12,6 +14,19 @@ use crate::paths::Paths;
 
 /// The self-test: a fixed read of the fixtures, never user input.
 const SELF_TEST: &str = "cat /sim/README.txt";
+
+pub fn export_image(paths: &Paths, out: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = paths.agent_config()?.sandbox;
+    let image = ImageRecipe::from_busybox(&config.busybox)?.image()?;
+    image.write_to(out)?;
+    println!(
+        "wrote {} ({} bytes) to {}",
+        image.reference(),
+        image.tar().len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
 pub fn doctor(paths: &Paths, as_json: bool) -> anyhow::Result<ExitCode> {
     let config = paths.agent_config()?.sandbox;
@@ -50,8 +65,13 @@ pub fn doctor(paths: &Paths, as_json: bool) -> anyhow::Result<ExitCode> {
         );
         println!("  runtimes: {}", engine.runtimes.join(", "));
         println!(
-            "✓ image: {} (built locally from busybox-static)",
-            sandbox.image()
+            "✓ image: {} ({})",
+            sandbox.image(),
+            if sandbox.config().image_tar.is_some() {
+                "shipped with Airlock"
+            } else {
+                "built locally from busybox-static"
+            }
         );
         match &report {
             Ok(report) if ok => println!(

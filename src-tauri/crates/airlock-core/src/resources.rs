@@ -1,22 +1,36 @@
-//! Locating Airlock's resource directories (models, fixtures) on disk.
+//! Locating Airlock's resource directories (models, fixtures, policy, the sandbox image) on
+//! disk.
 
 use std::path::{Path, PathBuf};
 
+/// Where the installers put the resources, relative to the directory of the executable
+/// (`/usr/bin` → `/usr/lib/Airlock` for the .deb, `$APPDIR/usr/bin` → `$APPDIR/usr/lib/Airlock`
+/// in the AppImage: the Tauri bundler's layout for the product name "Airlock").
+pub const INSTALLED_RESOURCES: &str = "../lib/Airlock";
+
 /// Finds a resource directory: `$env_var` when set; else the nearest `dir_name/` that holds
-/// `marker`, searching upwards from the working directory and then from the executable
-/// (so both `cargo run` in a checkout and an installed layout work); else `./dir_name`.
+/// `marker`, searching upwards from the working directory and then from the executable (so
+/// `cargo run` in a checkout works), then in the installed layout beside the executable
+/// ([`INSTALLED_RESOURCES`]); else `./dir_name`.
 #[must_use]
 pub fn locate_dir(env_var: &str, dir_name: &str, marker: &str) -> PathBuf {
     if let Some(dir) = std::env::var_os(env_var) {
         return PathBuf::from(dir);
     }
-    let starts = [
-        std::env::current_dir().ok(),
-        std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(Path::to_owned)),
-    ];
-    starts
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_owned));
+    find_dir(std::env::current_dir().ok(), exe_dir, dir_name, marker)
+        .unwrap_or_else(|| PathBuf::from(dir_name))
+}
+
+fn find_dir(
+    cwd: Option<PathBuf>,
+    exe_dir: Option<PathBuf>,
+    dir_name: &str,
+    marker: &str,
+) -> Option<PathBuf> {
+    let searched = [cwd, exe_dir.clone()]
         .into_iter()
         .flatten()
         .flat_map(|start| {
@@ -24,7 +38,54 @@ pub fn locate_dir(env_var: &str, dir_name: &str, marker: &str) -> PathBuf {
                 .ancestors()
                 .map(|dir| dir.join(dir_name))
                 .collect::<Vec<_>>()
-        })
+        });
+    let installed = exe_dir.map(|dir| dir.join(INSTALLED_RESOURCES).join(dir_name));
+    searched
+        .chain(installed)
         .find(|dir| dir.join(marker).is_file())
-        .unwrap_or_else(|| PathBuf::from(dir_name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"").unwrap();
+    }
+
+    #[test]
+    fn an_installed_layout_is_found_beside_the_executable() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        touch(&root.path().join("usr/lib/Airlock/models/manifest.toml"));
+        let found = find_dir(None, Some(bin), "models", "manifest.toml").unwrap();
+        assert!(found.join("manifest.toml").is_file(), "{}", found.display());
+        assert!(found.ends_with("usr/bin/../lib/Airlock/models"));
+    }
+
+    #[test]
+    fn a_checkout_wins_over_the_installed_layout_and_a_missing_marker_finds_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let bin = root.path().join("usr/bin");
+        touch(&root.path().join("usr/lib/Airlock/policy/guards.toml"));
+        let checkout = root.path().join("checkout");
+        touch(&checkout.join("policy/guards.toml"));
+        let work = checkout.join("src/deep");
+        std::fs::create_dir_all(&work).unwrap();
+        assert_eq!(
+            find_dir(
+                Some(work.clone()),
+                Some(bin.clone()),
+                "policy",
+                "guards.toml"
+            ),
+            Some(checkout.join("policy"))
+        );
+        assert_eq!(
+            find_dir(Some(work), Some(bin), "policy", "absent.toml"),
+            None
+        );
+    }
 }

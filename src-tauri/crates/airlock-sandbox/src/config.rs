@@ -49,6 +49,9 @@ pub struct SandboxConfig {
     pub sim_dir: PathBuf,
     /// The statically linked busybox that becomes the image (Debian's `busybox-static`).
     pub busybox: PathBuf,
+    /// A ready-made image tar shipped with the installer, used instead of building one from
+    /// `busybox` (`airlock sandbox export-image` writes it).
+    pub image_tar: Option<PathBuf>,
     /// Resource limits.
     pub limits: Limits,
     /// Containers running at once; more calls wait their turn.
@@ -69,6 +72,7 @@ impl SandboxConfig {
             endpoint: None,
             sim_dir: sim_dir.into(),
             busybox: PathBuf::from("/bin/busybox"),
+            image_tar: None,
             limits: Limits::default(),
             max_concurrent: 2,
             runtime: None,

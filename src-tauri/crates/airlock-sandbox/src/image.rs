@@ -1,7 +1,8 @@
 //! The sandbox image: Debian's statically linked busybox, its applet links, and a non-root
-//! user 1001, assembled into a root filesystem tar here and imported into the engine. No
-//! registry is involved. The tag is a hash of the inputs, so the image is rebuilt only when
-//! they change.
+//! user 1001, assembled into a root filesystem tar and imported into the engine. No registry
+//! is involved. The tar is built here from the host's busybox, or shipped ready-made in the
+//! installer (`airlock sandbox export-image`). The tag is a hash of the tar, so the same image
+//! has the same tag whichever way it came, and the engine imports it only once.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,8 +14,8 @@ use crate::SandboxError;
 /// The image's repository name.
 pub const REPOSITORY: &str = "airlock-sandbox";
 
-/// Bumped when the layout below changes, so the tag changes with it.
-const RECIPE_VERSION: &str = "airlock-sandbox-rootfs-v1";
+/// The largest shipped image tar accepted (busybox-static's is about 2 MiB).
+const MAX_SHIPPED_TAR: u64 = 64 * 1024 * 1024;
 
 /// The sandbox user: not root, not in any group with privileges.
 pub const SANDBOX_USER: &str = "1001:1001";
@@ -38,12 +39,11 @@ const DIRECTORIES: &[(&str, u32)] = &[
     ("dev", 0o755),
 ];
 
-/// The inputs of the image and its content-addressed tag.
+/// The inputs of the image: busybox and the applets it provides.
 #[derive(Debug, Clone)]
 pub struct ImageRecipe {
     busybox: Vec<u8>,
     applets: Vec<String>,
-    tag: String,
 }
 
 impl ImageRecipe {
@@ -80,38 +80,18 @@ impl ImageRecipe {
                 "lists no applets (`busybox --list-full`)".to_owned(),
             ));
         }
-        let mut hash = Sha256::new();
-        for part in [
-            RECIPE_VERSION.as_bytes(),
-            &bytes,
-            PASSWD.as_bytes(),
-            GROUP.as_bytes(),
-        ] {
-            hash.update((part.len() as u64).to_le_bytes());
-            hash.update(part);
-        }
-        for applet in &applets {
-            hash.update(applet.as_bytes());
-            hash.update([0]);
-        }
-        let digest = hex::encode(hash.finalize());
         Ok(Self {
             busybox: bytes,
             applets,
-            tag: digest[..16].to_owned(),
         })
     }
 
-    /// `airlock-sandbox:<hash of the inputs>`.
-    #[must_use]
-    pub fn reference(&self) -> String {
-        format!("{REPOSITORY}:{}", self.tag)
-    }
-
-    /// The tag alone.
-    #[must_use]
-    pub fn tag(&self) -> &str {
-        &self.tag
+    /// The image these inputs make.
+    ///
+    /// # Errors
+    /// [`SandboxError::Image`] if the archive cannot be written (out of memory).
+    pub fn image(&self) -> Result<SandboxImage, SandboxError> {
+        Ok(SandboxImage::new(self.rootfs_tar()?))
     }
 
     /// The root filesystem as a tar archive. Deterministic: same inputs, same bytes.
@@ -145,6 +125,94 @@ impl ImageRecipe {
                 .map_err(fail)?;
         }
         tar.into_inner().map_err(fail)
+    }
+}
+
+/// A root filesystem tar ready to import, and its content-addressed tag.
+#[derive(Debug, Clone)]
+pub struct SandboxImage {
+    tar: Vec<u8>,
+    tag: String,
+}
+
+impl SandboxImage {
+    fn new(tar: Vec<u8>) -> Self {
+        let digest = hex::encode(Sha256::digest(&tar));
+        Self {
+            tag: digest[..16].to_owned(),
+            tar,
+        }
+    }
+
+    /// Reads a shipped image tar (written by [`SandboxImage::write_to`]) and checks that it
+    /// holds a root filesystem with busybox, a shell and the sandbox user.
+    ///
+    /// # Errors
+    /// [`SandboxError::Image`] when the file is missing, too large or not such a tar.
+    pub fn from_tar_file(path: &Path) -> Result<Self, SandboxError> {
+        let broken = |reason: String| {
+            SandboxError::Image(format!(
+                "the shipped sandbox image {} {reason}; reinstall Airlock, or remove the file to \
+                 build the image from the host's busybox-static",
+                path.display()
+            ))
+        };
+        let size = std::fs::metadata(path)
+            .map_err(|err| broken(format!("cannot be read ({err})")))?
+            .len();
+        if size > MAX_SHIPPED_TAR {
+            return Err(broken(format!(
+                "is {size} bytes, more than the {MAX_SHIPPED_TAR} a sandbox image may be"
+            )));
+        }
+        let tar = std::fs::read(path).map_err(|err| broken(format!("cannot be read ({err})")))?;
+        let mut needed = ["bin/busybox", "bin/sh", "etc/passwd"].map(|name| (name, false));
+        let mut archive = tar::Archive::new(tar.as_slice());
+        let entries = archive
+            .entries()
+            .map_err(|err| broken(format!("is not a tar archive ({err})")))?;
+        for entry in entries {
+            let entry = entry.map_err(|err| broken(format!("is a damaged tar archive ({err})")))?;
+            let path = entry
+                .path()
+                .map_err(|err| broken(format!("has a bad entry ({err})")))?;
+            for (name, found) in &mut needed {
+                *found |= path.as_ref() == Path::new(name);
+            }
+        }
+        if let Some((name, _)) = needed.iter().find(|(_, found)| !found) {
+            return Err(broken(format!(
+                "has no {name}: it is not an Airlock sandbox image"
+            )));
+        }
+        Ok(Self::new(tar))
+    }
+
+    /// Writes the tar to `path`, for the installer to ship.
+    ///
+    /// # Errors
+    /// [`SandboxError::Image`] when the file cannot be written.
+    pub fn write_to(&self, path: &Path) -> Result<(), SandboxError> {
+        std::fs::write(path, &self.tar)
+            .map_err(|err| SandboxError::Image(format!("writing {}: {err}", path.display())))
+    }
+
+    /// `airlock-sandbox:<hash of the tar>`.
+    #[must_use]
+    pub fn reference(&self) -> String {
+        format!("{REPOSITORY}:{}", self.tag)
+    }
+
+    /// The tag alone.
+    #[must_use]
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
+    /// The root filesystem tar.
+    #[must_use]
+    pub fn tar(&self) -> &[u8] {
+        &self.tar
     }
 }
 
@@ -210,10 +278,40 @@ mod tests {
 
     #[test]
     fn the_tag_is_stable_and_the_tar_is_deterministic() {
-        let (a, b) = (recipe(), recipe());
+        let (a, b) = (recipe().image().unwrap(), recipe().image().unwrap());
         assert_eq!(a.reference(), b.reference());
         assert_eq!(a.tag().len(), 16);
-        assert_eq!(a.rootfs_tar().unwrap(), b.rootfs_tar().unwrap());
+        assert_eq!(a.tar(), b.tar());
+    }
+
+    #[test]
+    fn a_shipped_tar_is_the_same_image_as_one_built_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock-sandbox.tar");
+        let built = recipe().image().unwrap();
+        built.write_to(&path).unwrap();
+        let shipped = SandboxImage::from_tar_file(&path).unwrap();
+        assert_eq!(shipped.reference(), built.reference());
+        assert_eq!(shipped.tar(), built.tar());
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_shipped_tar_is_refused_with_the_fix() {
+        let dir = tempfile::tempdir().unwrap();
+        let garbage = dir.path().join("garbage.tar");
+        std::fs::write(&garbage, b"not a tar at all, just some bytes").unwrap();
+        let mut foreign = tar::Builder::new(Vec::new());
+        let mut header = new_header(tar::EntryType::Regular, 0o644, 2);
+        foreign
+            .append_data(&mut header, "hello.txt", &b"hi"[..])
+            .unwrap();
+        let other = dir.path().join("other.tar");
+        std::fs::write(&other, foreign.into_inner().unwrap()).unwrap();
+        let missing = dir.path().join("missing.tar");
+        for path in [garbage, other, missing] {
+            let err = SandboxImage::from_tar_file(&path).unwrap_err().to_string();
+            assert!(err.contains("reinstall Airlock"), "{err}");
+        }
     }
 
     #[test]

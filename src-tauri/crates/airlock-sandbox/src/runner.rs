@@ -23,7 +23,7 @@ use futures_util::StreamExt as _;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-use crate::image::{ImageRecipe, SANDBOX_USER};
+use crate::image::{ImageRecipe, SandboxImage, SANDBOX_USER};
 use crate::output::{Capture, Chunk, Stream};
 use crate::{Job, SandboxConfig, SandboxError};
 
@@ -143,19 +143,22 @@ impl Sandbox {
             api_version: version.api_version.unwrap_or_default(),
             runtimes,
         };
-        let busybox = config.busybox.clone();
-        let recipe = tokio::task::spawn_blocking(move || ImageRecipe::from_busybox(&busybox))
-            .await
-            .map_err(|err| SandboxError::Image(err.to_string()))??;
+        let (busybox, shipped) = (config.busybox.clone(), config.image_tar.clone());
+        let image = tokio::task::spawn_blocking(move || match shipped {
+            Some(tar) => SandboxImage::from_tar_file(&tar),
+            None => ImageRecipe::from_busybox(&busybox)?.image(),
+        })
+        .await
+        .map_err(|err| SandboxError::Image(err.to_string()))??;
         let sandbox = Self {
             docker,
-            image: recipe.reference(),
+            image: image.reference(),
             permits: Arc::new(Semaphore::new(config.max_concurrent)),
             sim_dir,
             engine,
             config,
         };
-        sandbox.ensure_image(&recipe).await?;
+        sandbox.ensure_image(&image).await?;
         match sandbox.sweep().await {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "removed sandbox containers left by dead processes"),
@@ -444,8 +447,8 @@ impl Sandbox {
             .collect())
     }
 
-    /// Builds the image from `recipe` unless the engine already has it.
-    async fn ensure_image(&self, recipe: &ImageRecipe) -> Result<(), SandboxError> {
+    /// Imports `image` unless the engine already has it.
+    async fn ensure_image(&self, image: &SandboxImage) -> Result<(), SandboxError> {
         match self.docker.inspect_image(&self.image).await {
             Ok(_) => return Ok(()),
             Err(DockerError::DockerResponseServerError {
@@ -453,12 +456,12 @@ impl Sandbox {
             }) => {}
             Err(err) => return Err(self.engine_error("looking for the sandbox image", &err)),
         }
-        tracing::info!(image = %self.image, "building the sandbox image");
-        let tar = recipe.rootfs_tar()?;
+        tracing::info!(image = %self.image, "importing the sandbox image");
+        let tar = image.tar().to_vec();
         let options = CreateImageOptionsBuilder::default()
             .from_src("-")
             .repo(crate::image::REPOSITORY)
-            .tag(recipe.tag())
+            .tag(image.tag())
             .build();
         let mut progress =
             self.docker
