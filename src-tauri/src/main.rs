@@ -1,5 +1,7 @@
 //! `airlock-desktop`: the Airlock desktop shell. It prepares the environment, opens the main
-//! window and routes the window's commands to the engine; it holds no business logic.
+//! window and routes the window's commands to the engine; it holds no business logic. Started
+//! as `airlock`, it is the command line instead (`airlock-cli`), so the package ships one
+//! binary.
 
 // Release builds on Windows should not open a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
@@ -25,6 +27,9 @@ fn main() -> ExitCode {
     // The model worker and the document extractor are this same binary in another role.
     if let Some(code) = airlock_agent::serve_worker_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    if started_as_cli() {
+        return airlock_cli::run();
     }
     // Environment changes first, while the process is still single-threaded.
     #[cfg(target_os = "linux")]
@@ -118,6 +123,17 @@ fn run() -> anyhow::Result<()> {
         }
     });
     Ok(())
+}
+
+/// The package installs one binary: `/usr/bin/airlock` starts it with `argv[0]` set to
+/// `airlock` (`exec -a`), and it then serves the headless command line instead of a window.
+fn started_as_cli() -> bool {
+    std::env::args_os()
+        .next()
+        .as_deref()
+        .map(std::path::Path::new)
+        .and_then(std::path::Path::file_name)
+        .is_some_and(|name| name == "airlock")
 }
 
 /// A model file to use instead of the most preferred one in the models directory.

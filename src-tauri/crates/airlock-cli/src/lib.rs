@@ -1,4 +1,5 @@
-//! `airlock`: the headless Airlock binary.
+//! `airlock`: the headless Airlock command line. A library so the installed desktop binary
+//! can serve this role too (one binary in the package; see `airlock-desktop`'s `main`).
 
 mod approvals;
 mod ask;
@@ -419,7 +420,11 @@ enum PolicyCommand {
     Test,
 }
 
-fn main() -> ExitCode {
+/// Runs the command line on this process's arguments: parses them, serves the command and
+/// returns the exit code. Serves the model worker or document extractor role instead when the
+/// process was started as one.
+#[must_use]
+pub fn run() -> ExitCode {
     if let Some(code) = airlock_agent::serve_worker_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
