@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/admin.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop eval-citations eval-planner fuzz help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop eval-citations eval-planner fuzz bundle airgap-test help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -19,6 +19,8 @@ help:
 	@echo "make test    formatting, lints, UI checks and every test"
 	@echo "make bench   governor, audit chain, sandbox, connectors, embedding, retrieval, desktop start-up and model benchmarks"
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
+	@echo "make bundle  the signed .deb in dist/ (installers/README.md)"
+	@echo "make airgap-test  the demo and the desktop test with no network, every socket logged and checked"
 
 setup:
 	@bash scripts/setup.sh
@@ -47,6 +49,20 @@ demo: setup models-recommended ui
 	$(BUILD)
 	$(AIRLOCK) demo
 
+# The signed Linux package (.deb with the default models, policy, fixtures and sandbox image)
+# in dist/, with SHA256SUMS, its minisign signature and a GPG signature per .deb. `npm install`,
+# not `npm ci`: the lock holds only the CLI platform packages this registry serves.
+bundle: setup ui
+	$(CARGO) build --release --workspace
+	npm install --prefix installers --no-audit --no-fund --loglevel=error
+	bash installers/bundle
+
+# The headless demo and the desktop end-to-end test in a network namespace with loopback only,
+# every socket they open logged by strace and checked (loopback and Unix only).
+airgap-test: setup models-recommended ui
+	$(LINTED) $(BUILD) --all-targets
+	bash installers/airgap-test $(AIRLOCK) "$$($(LINTED) $(CARGO) test --workspace --test e2e_desktop --no-run --message-format=json 2>/dev/null | python3 installers/test_binary.py e2e_desktop)"
+
 lint: ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -57,6 +73,9 @@ test-ui:
 test-scripts:
 	python3 -m unittest discover -s scripts -p 'test_*.py'
 	bash -n scripts/*.sh
+	npm install --prefix installers --no-audit --no-fund --loglevel=error
+	python3 -m unittest discover -s installers/tests -p 'test_*.py'
+	bash installers/tests/verify_test.sh
 
 # `make test` lints while it builds: clippy-driver compiles our crates (the workspace wrapper,
 # with the arguments `cargo clippy -- -D warnings` would give it), so the tests' build is also

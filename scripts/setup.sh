@@ -59,6 +59,12 @@ APT_PACKAGES=(
     # Sentence embeddings: OpenBLAS computes the encoder's matrix products (airlock-llm loads
     # libopenblas.so.0 at run time; the installer's package depends on libopenblas0).
     libopenblas0
+    # Installer signing and its test: minisign (SHA256SUMS), GnuPG/gpgv (.debs), shellcheck.
+    minisign gnupg gpgv shellcheck
+    # make airgap-test: every socket the demo and the desktop test open is logged by strace.
+    strace
+    # The bundler configurations are checked against the Tauri CLI's JSON schema.
+    python3-jsonschema
 )
 
 step_apt() {
