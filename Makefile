@@ -76,6 +76,7 @@ test-scripts:
 	npm install --prefix installers --no-audit --no-fund --loglevel=error
 	python3 -m unittest discover -s installers/tests -p 'test_*.py'
 	bash installers/tests/verify_test.sh
+	shellcheck installers/bundle installers/appimage installers/airgap-test installers/linux/airlock
 
 # `make test` lints while it builds: clippy-driver compiles our crates (the workspace wrapper,
 # with the arguments `cargo clippy -- -D warnings` would give it), so the tests' build is also
