@@ -214,6 +214,12 @@ impl SandboxImage {
     pub fn tar(&self) -> &[u8] {
         &self.tar
     }
+
+    /// The root filesystem tar, owned (for the engine's import).
+    #[must_use]
+    pub fn into_tar(self) -> Vec<u8> {
+        self.tar
+    }
 }
 
 /// A tar header owned by root with a zero timestamp.

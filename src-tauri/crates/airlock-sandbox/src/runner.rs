@@ -158,7 +158,7 @@ impl Sandbox {
             engine,
             config,
         };
-        sandbox.ensure_image(&image).await?;
+        sandbox.ensure_image(image).await?;
         match sandbox.sweep().await {
             Ok(0) => {}
             Ok(swept) => tracing::info!(swept, "removed sandbox containers left by dead processes"),
@@ -448,7 +448,7 @@ impl Sandbox {
     }
 
     /// Imports `image` unless the engine already has it.
-    async fn ensure_image(&self, image: &SandboxImage) -> Result<(), SandboxError> {
+    async fn ensure_image(&self, image: SandboxImage) -> Result<(), SandboxError> {
         match self.docker.inspect_image(&self.image).await {
             Ok(_) => return Ok(()),
             Err(DockerError::DockerResponseServerError {
@@ -457,11 +457,12 @@ impl Sandbox {
             Err(err) => return Err(self.engine_error("looking for the sandbox image", &err)),
         }
         tracing::info!(image = %self.image, "importing the sandbox image");
-        let tar = image.tar().to_vec();
+        let tag = image.tag().to_owned();
+        let tar = image.into_tar();
         let options = CreateImageOptionsBuilder::default()
             .from_src("-")
             .repo(crate::image::REPOSITORY)
-            .tag(image.tag())
+            .tag(&tag)
             .build();
         let mut progress =
             self.docker
