@@ -8,6 +8,9 @@ use std::path::Path;
 /// app command in every window.
 const APP_COMMANDS: &[&str] = &[
     "app_status",
+    "first_run_needed",
+    "run_checkup",
+    "create_first_admin",
     "ask",
     "call_tool",
     "list_conversations",

@@ -71,6 +71,9 @@ fn run() -> anyhow::Result<()> {
         .manage(AdminSession::default())
         .invoke_handler(tauri::generate_handler![
             commands::chat::app_status,
+            commands::first_run::first_run_needed,
+            commands::first_run::run_checkup,
+            commands::first_run::create_first_admin,
             commands::chat::ask,
             commands::chat::call_tool,
             commands::chat::list_conversations,

@@ -353,3 +353,107 @@ fn accounts_may_hold_the_policys_roles_and_approver_groups() {
         );
     }
 }
+
+/// `airlock doctor --json`: its exit code and report.
+fn doctor(cmd: &mut std::process::Command) -> (bool, serde_json::Value) {
+    let output = cmd.args(["doctor", "--json"]).output().unwrap();
+    let report = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|err| panic!("doctor printed no JSON ({err}): {output:?}"));
+    (output.status.success(), report)
+}
+
+/// The status of the check named `name`, and its detail.
+fn check<'a>(report: &'a serde_json::Value, name: &str) -> (&'a str, &'a str) {
+    let check = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|check| check["name"] == name)
+        .unwrap_or_else(|| panic!("no `{name}` check in {report:#}"));
+    (
+        check["status"].as_str().unwrap(),
+        check["detail"].as_str().unwrap(),
+    )
+}
+
+#[test]
+fn doctor_checks_every_part_and_the_first_admin_ends_the_first_run_step() {
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let (ok, report) = doctor(&mut support::airlock(&data));
+    assert!(ok, "{report:#}");
+    let names: Vec<_> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "generator model",
+            "embedding model",
+            "Docker engine",
+            "sandbox image",
+            "keychain",
+            "policy",
+            "audit log",
+            "admin account"
+        ]
+    );
+    for part in [
+        "generator model",
+        "embedding model",
+        "Docker engine",
+        "sandbox image",
+    ] {
+        assert_eq!(check(&report, part).0, "ok", "{report:#}");
+    }
+    assert!(check(&report, "generator model")
+        .1
+        .contains("checksum matches"));
+    assert!(check(&report, "sandbox image")
+        .1
+        .starts_with("airlock-sandbox:"));
+    assert_eq!(report["needs_admin"], true);
+    assert_eq!(check(&report, "admin account").0, "warn");
+
+    let added = support::run_with_stdin(
+        support::airlock(&data).args(["users", "add", "boss", "--role", "admin"]),
+        Some(&format!("{}\n", support::BOSS_PASS)),
+    );
+    assert!(added.status.success(), "{added:?}");
+    let (ok, report) = doctor(&mut support::airlock(&data));
+    assert!(ok, "{report:#}");
+    assert_eq!(report["needs_admin"], false);
+    assert_eq!(check(&report, "admin account"), ("ok", "boss"));
+    let (status, audit) = check(&report, "audit log");
+    assert_eq!(status, "ok");
+    assert!(audit.contains("chain intact"), "{audit}");
+}
+
+#[test]
+fn doctor_fails_on_a_damaged_model_and_says_how_to_restore_it() {
+    let root = tempfile::tempdir().unwrap();
+    let models = models_dir(root.path());
+    let (ok, report) = doctor(
+        std::process::Command::new(airlock_bin())
+            .arg("--data-dir")
+            .arg(root.path().join("data"))
+            .arg("--models-dir")
+            .arg(&models)
+            .arg("--fixtures-dir")
+            .arg(repo().join("fixtures"))
+            .arg("--policy-dir")
+            .arg(repo().join("policy"))
+            .env("AIRLOCK_LOG", "warn"),
+    );
+    assert!(!ok, "a damaged model must fail the check-up: {report:#}");
+    assert_eq!(report["ok"], false);
+    let (status, detail) = check(&report, "generator model");
+    assert_eq!(status, "fail");
+    assert!(detail.contains("damaged or replaced"), "{detail}");
+    assert!(detail.contains("reinstall Airlock"), "{detail}");
+    // This manifest publishes no checksum for the embedder: stated, not hidden.
+    assert_eq!(check(&report, "embedding model").0, "warn");
+}

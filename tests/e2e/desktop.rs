@@ -167,6 +167,25 @@ const IN_NETNS: &str = "AIRLOCK_E2E_IN_NETNS";
 /// engine is reached through its Unix socket, which no network namespace hides.)
 #[test]
 fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely() {
+    in_loopback_namespace(
+        "an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely",
+        walk_through(),
+    );
+}
+
+/// A new installation: no account yet. The window opens on the check-up of every part, then
+/// creates the admin account and goes on to the chat.
+#[test]
+fn a_new_installation_opens_on_the_check_up_and_creates_the_admin_account() {
+    in_loopback_namespace(
+        "a_new_installation_opens_on_the_check_up_and_creates_the_admin_account",
+        first_run(),
+    );
+}
+
+/// Runs `walk` in a network namespace of its own with nothing but a loopback interface
+/// (`unshare --net`): the test binary runs itself again there, for the test `name` only.
+fn in_loopback_namespace(name: &str, walk: impl std::future::Future<Output = ()>) {
     if std::env::var_os(IN_NETNS).is_some() {
         assert_only_loopback();
         tokio::runtime::Builder::new_multi_thread()
@@ -174,7 +193,7 @@ fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safel
             .enable_all()
             .build()
             .unwrap()
-            .block_on(walk_through());
+            .block_on(walk);
         return;
     }
     let mut unshare = Command::new("unshare");
@@ -185,17 +204,13 @@ fn an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safel
     let status = unshare
         .args(["--", "sh", "-c", "ip link set lo up && exec \"$0\" \"$@\""])
         .arg(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "an_operator_asks_requests_a_write_an_admin_approves_it_and_edits_policy_safely",
-            "--nocapture",
-        ])
+        .args(["--exact", name, "--nocapture"])
         .env(IN_NETNS, "1")
         .status()
         .expect("unshare (util-linux) runs");
     assert!(
         status.success(),
-        "the desktop walk-through failed inside its network namespace (its output is above)"
+        "the desktop test {name} failed inside its network namespace (its output is above)"
     );
 }
 
@@ -245,14 +260,21 @@ fn the_desktop_binary_exports_no_sqlite_symbols() {
     );
 }
 
-async fn walk_through() {
-    let dir = tempfile::tempdir().unwrap();
-    let policy = prepare(dir.path());
-    let (_xvfb, display) = start_xvfb(90);
+/// The app under Xvfb and tauri-driver, with a WebDriver session on its main window.
+struct Running {
+    app: Session,
+    _driver: Reaped,
+    _xvfb: Reaped,
+}
+
+/// Starts the app on the data directory `data` with the policy directory `policy`; its
+/// screenshots go to `shots` under the target directory.
+async fn launch(data: &Path, policy: &Path, downloads: &Path, shots: &str) -> Running {
+    let (xvfb, display) = start_xvfb(90);
     let (port, native_port) = (free_port(), free_port());
     let desktop = support::airlock_bin().with_file_name("airlock-desktop");
     assert!(desktop.is_file(), "{} is not built", desktop.display());
-    let _driver = Reaped::spawn(
+    let driver = Reaped::spawn(
         Command::new(tool("tauri-driver"))
             .args([
                 "--port",
@@ -263,12 +285,12 @@ async fn walk_through() {
             .arg("--native-driver")
             .arg(tool("WebKitWebDriver"))
             .env("DISPLAY", &display)
-            .env("AIRLOCK_DATA_DIR", dir.path().join("data"))
-            .env("AIRLOCK_POLICY_DIR", &policy)
+            .env("AIRLOCK_DATA_DIR", data)
+            .env("AIRLOCK_POLICY_DIR", policy)
             .env("AIRLOCK_FIXTURES_DIR", repo().join("fixtures"))
             .env("AIRLOCK_MODELS_DIR", repo().join("models"))
             .env("AIRLOCK_MODEL", default_model())
-            .env("XDG_DOWNLOAD_DIR", dir.path().join("downloads"))
+            .env("XDG_DOWNLOAD_DIR", downloads)
             .stdout(Stdio::null()),
     );
     let mut capabilities = serde_json::Map::new();
@@ -291,14 +313,95 @@ async fn walk_through() {
             }
         }
     };
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("desktop-e2e");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let mut app = Session {
-        client,
-        display: display.clone(),
-        shots,
-        step: 0,
-    };
+    Running {
+        app: Session {
+            client,
+            display,
+            shots,
+            step: 0,
+        },
+        _driver: driver,
+        _xvfb: xvfb,
+    }
+}
+
+async fn first_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let Running {
+        mut app,
+        _driver,
+        _xvfb,
+    } = launch(
+        &data,
+        &repo().join("policy"),
+        &dir.path().join("downloads"),
+        "desktop-e2e-first-run",
+    )
+    .await;
+    let statuses = app
+        .until(
+            "the check-up",
+            "[...document.querySelectorAll('[data-testid=check]')].map((c) => c.dataset.status).join(',')",
+        )
+        .await;
+    let statuses: Vec<&str> = statuses.as_str().unwrap().split(',').collect();
+    // Models, Docker, sandbox image, keychain (a warning where no Secret Service runs),
+    // policy, audit log, admin account (a warning: none yet).
+    assert_eq!(statuses.len(), 8, "{statuses:?}");
+    assert!(["ok", "warn"].contains(&statuses[4]), "{statuses:?}");
+    assert_eq!(
+        [&statuses[..4], &statuses[5..]].concat(),
+        ["ok", "ok", "ok", "ok", "ok", "ok", "warn"]
+    );
+    app.shot("first-run-check-up").await;
+    app.type_into("[data-testid=first-admin-name]", "admin.maria")
+        .await;
+    app.type_into("[data-testid=first-admin-passphrase]", BOSS_PASS)
+        .await;
+    app.type_into("[data-testid=first-admin-confirmation]", "not the same")
+        .await;
+    app.click("[data-testid=first-admin-create]").await;
+    app.until(
+        "the confirmation error",
+        "document.body.innerText.includes('The two passphrases differ')",
+    )
+    .await;
+    app.type_into("[data-testid=first-admin-passphrase]", BOSS_PASS)
+        .await;
+    app.type_into("[data-testid=first-admin-confirmation]", BOSS_PASS)
+        .await;
+    app.shot("first-run-admin").await;
+    app.click("[data-testid=first-admin-create]").await;
+    app.find("[data-testid=composer-input]").await;
+    app.shot("first-run-ready").await;
+    app.client.close().await.unwrap();
+
+    let listed = support::airlock(&data)
+        .args(["users", "list", "--json"])
+        .output()
+        .unwrap();
+    let accounts: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(accounts[0]["name"], "admin.maria", "{accounts:#}");
+    assert_eq!(accounts[0]["roles"], json!(["admin"]));
+}
+
+async fn walk_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = prepare(dir.path());
+    let Running {
+        mut app,
+        _driver,
+        _xvfb,
+    } = launch(
+        &dir.path().join("data"),
+        &policy,
+        &dir.path().join("downloads"),
+        "desktop-e2e",
+    )
+    .await;
     let main_window = app.client.window().await.unwrap();
 
     // The chat window may not call an admin command, and may not reach a remote origin.

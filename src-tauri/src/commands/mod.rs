@@ -8,6 +8,7 @@ pub mod admin;
 pub mod approvals;
 pub mod chat;
 pub mod connections;
+pub mod first_run;
 pub mod library;
 pub mod models;
 

@@ -16,6 +16,7 @@ import type {
   AuditFilter,
   AuditReport,
   AuditRow,
+  Checkup,
   ChecksumStatus,
   Classification,
   ConnectionKind,
@@ -43,6 +44,21 @@ import type {
 /** Model, Docker, keychain and deployment mode, for the status bar. */
 export function appStatus(): Promise<AppStatus> {
   return invoke<AppStatus>("app_status");
+}
+
+/** Whether the first-run step is still to do: no account holds the admin role. */
+export function firstRunNeeded(): Promise<boolean> {
+  return invoke<boolean>("first_run_needed");
+}
+
+/** Checks every part (hashes the models, reaches Docker, loads the sandbox image): seconds. */
+export function runCheckup(): Promise<Checkup> {
+  return invoke<Checkup>("run_checkup");
+}
+
+/** Creates the first admin account; the engine refuses once any account exists. */
+export function createFirstAdmin(name: string, passphrase: string): Promise<void> {
+  return invoke("create_first_admin", { name, passphrase });
 }
 
 /**

@@ -202,6 +202,26 @@ export interface AppStatus {
   data_dir: string;
 }
 
+/** How one part fared in the check-up (`airlock_agent::CheckStatus`). */
+export type CheckStatus = "ok" | "warn" | "fail";
+
+/** One part's check (`airlock_agent::Check`). */
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  /** What was found, or what is wrong and what to do. */
+  detail: string;
+}
+
+/** `airlock_agent::Checkup`: every part Airlock runs on, as `airlock doctor` prints it. */
+export interface Checkup {
+  /** No part failed (warnings allowed). */
+  ok: boolean;
+  /** No account holds the admin role yet. */
+  needs_admin: boolean;
+  checks: Check[];
+}
+
 /** `airlock_store::ConversationSummary`. */
 export interface ConversationSummary {
   id: string;

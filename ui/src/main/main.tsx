@@ -2,13 +2,14 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 
 import { applyFontSize, storedFontSize } from "../shared/fontScale";
-import { App } from "./App";
+import { Root } from "./Root";
 import "../shared/base.css";
 import "../shared/decision/decision.css";
 import "./request/toolRun.css";
 import "./request/charts/charts.css";
 import "./approvals/approvals.css";
 import "./main.css";
+import "./firstrun/firstrun.css";
 
 const container = document.getElementById("root");
 if (!container) {
@@ -18,6 +19,6 @@ applyFontSize(storedFontSize());
 
 createRoot(container).render(
   <StrictMode>
-    <App />
+    <Root />
   </StrictMode>,
 );

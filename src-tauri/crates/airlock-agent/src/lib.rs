@@ -8,6 +8,7 @@ mod admin;
 mod agent;
 mod answer;
 mod approvals;
+mod checks;
 mod connections;
 mod conversation;
 mod documents;
@@ -47,6 +48,7 @@ pub use airlock_store::{
     DocumentSummary, ExportFormat, LocalAccount, OpenedChunk, StoredMessage,
 };
 pub use approvals::{ApprovalError, ApprovalOutcome, Approver, ADMIN_ROLE, MIN_PASSPHRASE_CHARS};
+pub use checks::{Check, CheckStatus, Checkup};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use events::AgentEvent;

@@ -56,6 +56,14 @@ impl SandboxRunner {
         })
     }
 
+    /// The sandbox image's reference once the engine was reached (connecting loads or builds
+    /// it), and whether it is the image shipped with Airlock rather than one built here.
+    pub fn image(&self) -> Option<(String, bool)> {
+        self.slot()
+            .as_ref()
+            .map(|sandbox| (sandbox.image().to_owned(), self.config.image_tar.is_some()))
+    }
+
     /// Removes this process's containers, if the engine was ever connected; returns how many.
     pub fn remove_own(&self) -> Result<usize, SandboxError> {
         let Some(sandbox) = self.slot().clone() else {

@@ -73,7 +73,7 @@ impl KeyStorage {
         }
     }
 
-    fn status(&self) -> PartStatus {
+    pub(crate) fn status(&self) -> PartStatus {
         match self {
             Self::Keychain => PartStatus {
                 ok: true,

@@ -7,6 +7,7 @@ mod audit;
 mod demo;
 mod demo_sap;
 mod docs;
+mod doctor;
 mod mcp;
 mod models;
 mod paths;
@@ -125,6 +126,14 @@ enum Command {
         /// latency table then shows the medians.
         #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=20))]
         repeat: u16,
+    },
+    /// Check every part Airlock runs on: the models and their checksums, the Docker engine
+    /// and the sandbox image, the keychain, the policy, the audit log and the admin account.
+    /// Exits non-zero when a part fails.
+    Doctor {
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show the models present and which one is used.
     Models,
@@ -481,6 +490,7 @@ pub fn run() -> ExitCode {
             strict,
             repeat,
         } => demo::run(&paths, scenarios, strict, usize::from(repeat)),
+        Command::Doctor { json } => doctor::run(&paths, json),
         Command::Models => models::run(&paths),
         Command::Policy(PolicyCommand::Check) => policy::check(&paths),
         Command::Policy(PolicyCommand::Eval {

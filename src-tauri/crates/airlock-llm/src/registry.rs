@@ -67,6 +67,27 @@ struct ManifestModel {
     /// The file's SHA-256 (hex), for a model of one file.
     #[serde(default)]
     sha256: Option<String>,
+    /// The files of a model of several files (below `target`).
+    #[serde(default)]
+    files: Vec<ManifestFile>,
+}
+
+/// One file of a model of several files.
+#[derive(Debug, Deserialize)]
+struct ManifestFile {
+    /// Its name below the model's directory.
+    target: String,
+    /// Its SHA-256 (hex).
+    sha256: String,
+}
+
+/// A file of the embedding model and the SHA-256 the manifest publishes for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PublishedFile {
+    /// Where it should be.
+    pub path: PathBuf,
+    /// Its SHA-256 (hex), as the manifest publishes it.
+    pub sha256: String,
 }
 
 /// What a manifest model is for.
@@ -155,6 +176,37 @@ pub fn embedder_dir(models_dir: &Path) -> Result<PathBuf, LlmError> {
         .ok_or_else(|| LlmError::NoEmbedder {
             manifest: models_dir.join("manifest.toml"),
         })
+}
+
+/// The embedding model's files with their published SHA-256, as the manifest in `models_dir`
+/// lists them (the first `kind = "embedder"`; a model of one file gives that file).
+///
+/// # Errors
+/// As [`embedder_dir`].
+pub fn embedder_files(models_dir: &Path) -> Result<Vec<PublishedFile>, LlmError> {
+    let embedder = read_manifest(models_dir)?
+        .models
+        .into_iter()
+        .find(|model| model.kind == ModelKind::Embedder)
+        .ok_or_else(|| LlmError::NoEmbedder {
+            manifest: models_dir.join("manifest.toml"),
+        })?;
+    let root = models_dir.join(&embedder.target);
+    if embedder.files.is_empty() {
+        return Ok(embedder
+            .sha256
+            .map(|sha256| PublishedFile { path: root, sha256 })
+            .into_iter()
+            .collect());
+    }
+    Ok(embedder
+        .files
+        .into_iter()
+        .map(|file| PublishedFile {
+            path: root.join(file.target),
+            sha256: file.sha256,
+        })
+        .collect())
 }
 
 /// Every generator in `models_dir`: manifest models by preference, then user models by name.
@@ -330,6 +382,30 @@ target = "minilm"
         let dir = dir_with(&[]);
         std::fs::write(dir.path().join("manifest.toml"), WITH_EMBEDDER).unwrap();
         assert_eq!(embedder_dir(dir.path()).unwrap(), dir.path().join("minilm"));
+    }
+
+    #[test]
+    fn the_embedder_files_carry_their_published_hashes() {
+        let dir = dir_with(&[]);
+        let manifest = format!(
+            "{WITH_EMBEDDER}files = [{{ target = \"config.json\", sha256 = \"aa\" }}, \
+             {{ target = \"model.safetensors\", sha256 = \"bb\" }}]\n"
+        );
+        std::fs::write(dir.path().join("manifest.toml"), manifest).unwrap();
+        let files = embedder_files(dir.path()).unwrap();
+        assert_eq!(
+            files,
+            [
+                PublishedFile {
+                    path: dir.path().join("minilm/config.json"),
+                    sha256: "aa".to_owned()
+                },
+                PublishedFile {
+                    path: dir.path().join("minilm/model.safetensors"),
+                    sha256: "bb".to_owned()
+                },
+            ]
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ import {
   validateAccount,
   type AccountErrors,
   type AccountForm,
-} from "./accountForm";
+} from "../../shared/accountForm";
 
 const FIELD_TEST_IDS: Record<keyof AccountErrors, string> = {
   name: "account-name",

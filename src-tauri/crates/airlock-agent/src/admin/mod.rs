@@ -13,7 +13,7 @@ pub use connections::{
 pub use library::{IngestFileReport, IngestProgress, MAX_INGEST_PATHS};
 pub use models::{ChecksumStatus, LoadedModelView, ModelEntry, ModelLoadProgress, ModelsView};
 
-pub(crate) use models::ChecksumCache;
+pub(crate) use models::{sha256_file, ChecksumCache};
 
 use crate::{Agent, AgentError, Approver, ADMIN_ROLE};
 

@@ -125,7 +125,7 @@ impl ChecksumCache {
             .map_or(ChecksumStatus::Unchecked, |(_, _, status)| status.clone())
     }
 
-    fn check(&self, model: &ModelInfo) -> Result<ChecksumStatus, AgentError> {
+    pub(crate) fn check(&self, model: &ModelInfo) -> Result<ChecksumStatus, AgentError> {
         let known = self.known(model);
         if known != ChecksumStatus::Unchecked {
             return Ok(known);
@@ -161,7 +161,8 @@ fn file_stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((meta.len(), meta.modified().ok()?))
 }
 
-fn sha256_file(path: &Path) -> std::io::Result<String> {
+/// The SHA-256 of a file (hex), read in 1 MiB blocks.
+pub(crate) fn sha256_file(path: &Path) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 20];
