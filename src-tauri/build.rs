@@ -45,6 +45,9 @@ const APP_COMMANDS: &[&str] = &[
     "list_accounts",
     "add_account",
     "remove_account",
+    "pick_update_file",
+    "verify_update",
+    "apply_update",
 ];
 
 fn main() {

@@ -35,14 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-failed=0
-pass() { echo "PASS  $1"; }
-fail() { # WHAT [OUTPUT]
-    echo "FAIL  $1"
-    local line
-    [[ -z "${2:-}" ]] || while IFS= read -r line; do echo "      | $line"; done <<<"$2"
-    failed=$((failed + 1))
-}
+test_name=verify_test
+# shellcheck source=installers/tests/assert.sh
+source "$(dirname "${BASH_SOURCE[0]}")/assert.sh"
 # CMD exits 0 and its last line is "OK: ...".
 expect_ok() { # WHAT CMD...
     local what=$1 out rc=0
@@ -63,17 +58,6 @@ expect_rejected() { # WHAT FILE CMD...
         pass "$what"
     else
         fail "$what (exit $rc; expected a FAILED line naming $file)" "$out"
-    fi
-}
-# CMD exits non-zero and says TEXT (errors before any check: usage, keys, environment).
-expect_refused() { # WHAT TEXT CMD...
-    local what=$1 text=$2 out rc=0
-    shift 2
-    out=$("$@" 2>&1) || rc=$?
-    if ((rc != 0)) && grep -qF -- "$text" <<<"$out"; then
-        pass "$what"
-    else
-        fail "$what (exit $rc; expected '$text')" "$out"
     fi
 }
 
@@ -314,8 +298,4 @@ else
     echo "SKIP  shellcheck is missing (apt-get install shellcheck)"
 fi
 
-if ((failed > 0)); then
-    echo "verify_test: $failed assertion(s) FAILED"
-    exit 1
-fi
-echo "verify_test: all assertions passed"
+finish

@@ -108,6 +108,9 @@ fn run() -> anyhow::Result<()> {
             commands::accounts::list_accounts,
             commands::accounts::add_account,
             commands::accounts::remove_account,
+            commands::updates::pick_update_file,
+            commands::updates::verify_update,
+            commands::updates::apply_update,
         ])
         .on_window_event(|window, event| {
             if window.label() == commands::chat::ADMIN_WINDOW

@@ -457,3 +457,108 @@ fn doctor_fails_on_a_damaged_model_and_says_how_to_restore_it() {
     // This manifest publishes no checksum for the embedder: stated, not hidden.
     assert_eq!(check(&report, "embedding model").0, "warn");
 }
+
+/// A tiny real package named `airlock` at `version`, signed into an update bundle with a
+/// throwaway key by `installers/make-update`; returns the bundle and the key's directory.
+fn signed_update_bundle(root: &Path, version: &str) -> (PathBuf, PathBuf) {
+    let package = root.join("package");
+    std::fs::create_dir_all(package.join("DEBIAN")).unwrap();
+    std::fs::write(
+        package.join("DEBIAN/control"),
+        format!(
+            "Package: airlock\nVersion: {version}\nArchitecture: amd64\n\
+             Maintainer: Airlock tests <tests@localhost>\nDescription: update test package\n"
+        ),
+    )
+    .unwrap();
+    let deb = root.join(format!("airlock_{version}_amd64.deb"));
+    let built = std::process::Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "--build"])
+        .arg(&package)
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb runs");
+    assert!(built.status.success(), "{built:?}");
+    let keys = root.join("keys");
+    let out = root.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let made = std::process::Command::new("bash")
+        .arg(repo().join("installers/make-update"))
+        .arg(&deb)
+        .arg(&out)
+        .env("AIRLOCK_DEV_KEYS", &keys)
+        .env_remove("AIRLOCK_SIGNING_KEY")
+        .env_remove("AIRLOCK_GPG_PRIVATE_KEY")
+        .output()
+        .expect("bash runs");
+    assert!(made.status.success(), "{made:?}");
+    let key_dir = root.join("update-key");
+    std::fs::create_dir_all(&key_dir).unwrap();
+    std::fs::copy(
+        keys.join("minisign.pub"),
+        key_dir.join(airlock_update::KEY_FILE),
+    )
+    .unwrap();
+    let bundle = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.to_string_lossy().ends_with(".airlock-update"))
+        .expect("make-update wrote a bundle");
+    (bundle, key_dir)
+}
+
+#[test]
+fn an_update_bundle_verifies_against_the_installed_key_and_a_refused_install_is_audited() {
+    let root = tempfile::tempdir().unwrap();
+    let (bundle, key_dir) = signed_update_bundle(root.path(), "99.0.0");
+    // Each nextest test is a process of its own: the variable reaches this test only.
+    std::env::set_var(airlock_update::KEY_DIR_VAR, &key_dir);
+    let agent = open_agent(root.path(), &repo().join("models"));
+    let view = agent.verify_update(&bundle).unwrap();
+    assert_eq!(view.manifest.version.to_string(), "99.0.0");
+    assert_eq!(view.manifest.payload.name, "airlock_99.0.0_amd64.deb");
+    assert_eq!(view.current_version, airlock_agent::CURRENT_VERSION);
+
+    // A non-admin may not install, and nothing is attempted.
+    let refused = agent.apply_update(&bundle, &lead()).unwrap_err();
+    assert!(refused.to_string().contains("not an admin"), "{refused}");
+
+    // One changed byte inside the package and the bundle no longer verifies; the admin's attempt is refused before dpkg and audited.
+    let tampered = root.path().join("tampered.airlock-update");
+    let offset = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, tarfile; print(tarfile.open(sys.argv[1]).getmember(sys.argv[2]).offset_data)",
+        ])
+        .arg(&bundle)
+        .arg(&view.manifest.payload.name)
+        .output()
+        .expect("python3 runs");
+    let offset: usize = String::from_utf8_lossy(&offset.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let mut bytes = std::fs::read(&bundle).unwrap();
+    bytes[offset + 100] ^= 0x01;
+    std::fs::write(&tampered, bytes).unwrap();
+    let err = agent.apply_update(&tampered, &admin()).unwrap_err();
+    let events: Vec<_> = agent
+        .audit_events(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|entry| entry.kind == "update_applied")
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].payload["installed"], false);
+    assert_eq!(events[0].payload["error"], err.to_string());
+    assert!(
+        std::fs::read_dir(root.path().join("data/updates"))
+            .map_or(true, |mut dir| dir.next().is_none()),
+        "a refused bundle leaves nothing staged"
+    );
+
+    // Without the installed key nothing verifies.
+    std::env::set_var(airlock_update::KEY_DIR_VAR, root.path().join("nowhere"));
+    let err = agent.verify_update(&bundle).unwrap_err();
+    assert!(err.to_string().contains("no update key"), "{err}");
+}

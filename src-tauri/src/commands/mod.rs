@@ -11,6 +11,7 @@ pub mod connections;
 pub mod first_run;
 pub mod library;
 pub mod models;
+pub mod updates;
 
 use std::sync::Arc;
 

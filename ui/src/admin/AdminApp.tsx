@@ -13,6 +13,7 @@ import { PlaygroundTab } from "./playground/PlaygroundTab";
 import { PolicyTab } from "./policy/PolicyTab";
 import { SignIn } from "./SignIn";
 import { Tabs, type TabSpec } from "./Tabs";
+import { UpdatesTab } from "./updates/UpdatesTab";
 import { UsersTab } from "./users/UsersTab";
 
 const TABS: TabSpec[] = [
@@ -24,6 +25,7 @@ const TABS: TabSpec[] = [
   { id: "models", label: "Models", render: () => <ModelsTab /> },
   { id: "credentials", label: "Credentials", render: () => <CredentialsTab /> },
   { id: "users", label: "Users", render: () => <UsersTab /> },
+  { id: "updates", label: "Updates", render: () => <UpdatesTab /> },
 ];
 
 /**

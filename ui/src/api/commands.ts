@@ -17,6 +17,8 @@ import type {
   AuditReport,
   AuditRow,
   Checkup,
+  UpdateInstalled,
+  UpdateView,
   ChecksumStatus,
   Classification,
   ConnectionKind,
@@ -290,4 +292,19 @@ export async function addAccount(name: string, roles: string[], passphrase: stri
 /** Removes a local account; whether it existed. */
 export function removeAccount(name: string): Promise<boolean> {
   return invoke<boolean>("remove_account", { name });
+}
+
+/** Opens the system's file picker for an update bundle; null when cancelled. */
+export function pickUpdateFile(): Promise<string | null> {
+  return invoke<string | null>("pick_update_file");
+}
+
+/** Verifies an update bundle (signature, platform, newer version, package hash); installs nothing. */
+export function verifyUpdate(path: string): Promise<UpdateView> {
+  return invoke<UpdateView>("verify_update", { path });
+}
+
+/** Verifies the bundle again, then installs it (audited). */
+export function applyUpdate(path: string): Promise<UpdateInstalled> {
+  return invoke<UpdateInstalled>("apply_update", { path });
 }

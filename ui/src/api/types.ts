@@ -454,3 +454,30 @@ export interface AccountsView {
   accounts: LocalAccount[];
   roles: string[];
 }
+
+/** `airlock_update::Manifest`: what a signed update bundle installs. */
+export interface UpdateManifest {
+  format: number;
+  product: string;
+  version: string;
+  target: string;
+  notes: string;
+  created: string;
+  payload: { name: string; sha256: string; size: number };
+}
+
+/** `airlock_agent::UpdateView`: a bundle that verified. */
+export interface UpdateView {
+  current_version: string;
+  manifest: UpdateManifest;
+  /** Signed: who made the bundle and when. */
+  trusted_comment: string;
+  key_id: string;
+}
+
+/** `airlock_agent::UpdateInstalled`. */
+export interface UpdateInstalled {
+  version: string;
+  command: string;
+  output: string;
+}

@@ -65,6 +65,9 @@ pub enum AgentError {
     /// message says why and what to do.
     #[error("{0}")]
     Admin(String),
+    /// An offline update bundle was refused, or its package did not install.
+    #[error(transparent)]
+    Update(#[from] airlock_update::UpdateError),
     /// A simulator change (fault injection, reset) was refused or could not be saved.
     #[error("simulator: {0}")]
     Simulator(#[from] airlock_core::ToolError),

@@ -26,6 +26,7 @@ mod scenario;
 mod status;
 mod timing;
 mod tools;
+mod updates;
 mod views;
 
 pub use admin::{
@@ -63,6 +64,7 @@ pub use scenario::{load_scenarios, AfterPrompt, Expectation, Judgement, Scenario
 pub use status::{AppStatus, ModelPart, PartStatus};
 pub use timing::Timings;
 pub use tools::ToolRegistry;
+pub use updates::{UpdateInstalled, UpdateView, CURRENT_VERSION};
 pub use views::{CallTarget, ExportedAudit, PendingApproval};
 
 /// When this process was started as one of the engine's workers (the model worker, or the

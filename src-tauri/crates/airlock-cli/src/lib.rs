@@ -14,6 +14,7 @@ mod paths;
 mod policy;
 mod sandbox;
 mod sim;
+mod update;
 mod vault;
 
 use std::path::PathBuf;
@@ -165,6 +166,29 @@ enum Command {
     /// The Model Context Protocol: serve Airlock's governed tools to another MCP client.
     #[command(subcommand)]
     Mcp(McpCommand),
+    /// Offline updates: a signed .airlock-update bundle (carried on USB) verified against the
+    /// update key installed with Airlock, then installed.
+    #[command(subcommand)]
+    Update(UpdateCommand),
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Check a bundle: its signature by the installed update key, that it is Airlock for this
+    /// platform and newer than this one, and its package's SHA-256. Installs nothing; exit 1
+    /// when it is refused.
+    Verify {
+        /// The .airlock-update file.
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a bundle, then install its package (dpkg, through pkexec unless run as root).
+    Apply {
+        /// The .airlock-update file.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -546,6 +570,10 @@ pub fn run() -> ExitCode {
         }) => sim::fault(&paths, &service, &state, &detail),
         Command::Sim(SimCommand::Reset) => sim::reset(&paths),
         Command::Mcp(McpCommand::Serve) => mcp::serve(&paths),
+        Command::Update(UpdateCommand::Verify { file, json }) => {
+            update::verify(&paths, &file, json)
+        }
+        Command::Update(UpdateCommand::Apply { file }) => update::apply(&paths, &file),
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
         Command::Docs(DocsCommand::Add {

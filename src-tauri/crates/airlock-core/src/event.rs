@@ -97,6 +97,8 @@ pub enum EventKind {
     ModelChanged,
     /// A named SAP or MES connection was added or removed (never its secret).
     ConnectionsChanged,
+    /// An admin installed an offline update bundle, or tried to and it was refused.
+    UpdateApplied,
 }
 
 impl EventKind {
@@ -128,6 +130,7 @@ impl EventKind {
             EventKind::PolicyChanged => "policy_changed",
             EventKind::ModelChanged => "model_changed",
             EventKind::ConnectionsChanged => "connections_changed",
+            EventKind::UpdateApplied => "update_applied",
         }
     }
 }
