@@ -10,7 +10,7 @@ AIRLOCK := $(TARGET_DIR)/debug/airlock
 BUILD := $(CARGO) build --workspace
 UI_SOURCES := $(shell find ui/src ui/index.html ui/admin.html ui/package-lock.json ui/vite.config.ts ui/tsconfig.json -type f 2>/dev/null)
 
-.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop eval-citations eval-planner fuzz bundle airgap-test help
+.PHONY: setup models-recommended ui build run demo test lint test-ui test-rust test-scripts bench bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop eval-citations eval-planner fuzz bundle airgap-test install-test help
 
 help:
 	@echo "make setup   install what is missing (packages, Docker engine, models, UI deps)"
@@ -21,6 +21,7 @@ help:
 	@echo "make fuzz    fuzz the policy guards (FUZZ_SECONDS=60 per target)"
 	@echo "make bundle  the signed .deb in dist/ (installers/README.md)"
 	@echo "make airgap-test  the demo and the desktop test with no network, every socket logged and checked"
+	@echo "make install-test  the .deb from make bundle installed into a clean Debian root, checked, purged"
 
 setup:
 	@bash scripts/setup.sh
@@ -57,6 +58,12 @@ bundle: setup ui
 	npm install --prefix installers --no-audit --no-fund --loglevel=error
 	bash installers/bundle
 
+# The .deb installed into a clean Debian 12 root (debootstrap, cached), `airlock doctor` and
+# a demo scenario run there from the installed files as a user, then purged: nothing may be
+# left outside the user's data directory (installers/README.md, "Install test").
+install-test: bundle
+	bash installers/install-test "$$(ls dist/Airlock_*_amd64.deb | head -n 1)"
+
 # The headless demo and the desktop end-to-end test in a network namespace with loopback only,
 # every socket they open logged by strace and checked (loopback and Unix only).
 airgap-test: setup models-recommended ui
@@ -76,7 +83,9 @@ test-scripts:
 	npm install --prefix installers --no-audit --no-fund --loglevel=error
 	python3 -m unittest discover -s installers/tests -p 'test_*.py'
 	bash installers/tests/verify_test.sh
-	shellcheck installers/bundle installers/appimage installers/airgap-test installers/linux/airlock
+	shellcheck installers/bundle installers/appimage installers/airgap-test installers/install-test \
+		installers/keys.sh installers/make-update installers/sign installers/verify installers/linux/airlock \
+		installers/tests/*.sh
 
 # `make test` lints while it builds: clippy-driver compiles our crates (the workspace wrapper,
 # with the arguments `cargo clippy -- -D warnings` would give it), so the tests' build is also
@@ -89,6 +98,7 @@ test-rust: ui
 	@test -n "$(CLIPPY_DRIVER)" || { echo "clippy-driver is missing: rustup component add clippy"; exit 1; }
 	$(CARGO) fmt --all --check
 	$(LINTED) $(CARGO) build --workspace --all-targets
+	AIRLOCK_BIN=$(AIRLOCK) bash installers/tests/update_test.sh
 	$(LINTED) $(CARGO) nextest run --workspace --no-fail-fast
 
 # The sandbox tests need the Docker engine: without one, `make test` stops at setup.

@@ -63,6 +63,8 @@ APT_PACKAGES=(
     minisign gnupg gpgv shellcheck
     # make airgap-test: every socket the demo and the desktop test open is logged by strace.
     strace
+    # make install-test: the clean Debian root the .deb is installed into.
+    debootstrap
     # The bundler configurations are checked against the Tauri CLI's JSON schema.
     python3-jsonschema
 )
