@@ -616,5 +616,33 @@ async fn walk_through() {
     app.click("[data-testid=tab-credentials]").await;
     app.find("[data-testid=connections-empty]").await;
 
+    // Offline updates: a checkout has no installed update key, so nothing verifies, and the
+    // tab says why (the install test applies a signed bundle to an installed package).
+    app.click("[data-testid=tab-updates]").await;
+    app.type_into(
+        "[data-testid=update-path]",
+        "/media/usb/airlock-9.9.9-linux-deb-amd64.airlock-update",
+    )
+    .await;
+    app.click("[data-testid=update-verify]").await;
+    let refused = app
+        .until(
+            "the update's refusal",
+            "document.querySelector('[data-testid=update-refused]')?.innerText",
+        )
+        .await;
+    assert!(
+        refused
+            .as_str()
+            .is_some_and(|text| text.contains("no update key")),
+        "{refused}"
+    );
+    assert!(app
+        .client
+        .find(Locator::Css("[data-testid=update-install]"))
+        .await
+        .is_err());
+    app.shot("admin-updates").await;
+
     app.client.close().await.unwrap();
 }
