@@ -88,6 +88,7 @@ pub fn eval(
         confidence: context.confidence,
         tainted: context.tainted,
         now,
+        identity: None,
     };
     let call = Call {
         principal,

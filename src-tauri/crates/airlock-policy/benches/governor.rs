@@ -91,6 +91,7 @@ fn decide(governor: &Governor, ledger: &MemoryLedger, case: &Case, step: i64) ->
         confidence: Some(Confidence::High),
         tainted: Default::default(),
         now: datetime!(2026-11-02 09:00 UTC) + Duration::hours(25 * step),
+        identity: None,
     };
     let call = Call {
         principal: case.principal,

@@ -11,7 +11,7 @@ use cedar_policy::{
 use miette::Diagnostic;
 
 use crate::config::GuardsConfig;
-use crate::directory::Directory;
+use crate::directory::{Directory, Member};
 
 /// The guards file's name inside the policy directory.
 pub const GUARDS_FILE: &str = "guards.toml";
@@ -103,6 +103,23 @@ impl PolicyNotes {
 }
 
 impl PolicyBundle {
+    /// The directory's entities with the user `name` holding `member`'s roles and groups (in
+    /// place of the directory's entry, if any).
+    ///
+    /// # Errors
+    /// Cedar's message when the stated entities do not fit the schema.
+    pub fn entities_with(&self, name: &str, member: &Member) -> Result<Entities, String> {
+        let stated = Entities::from_json_value(
+            self.directory.stated_entities(name, member),
+            Some(&self.schema),
+        )
+        .map_err(|err| err.to_string())?;
+        self.entities
+            .clone()
+            .upsert_entities(stated, Some(&self.schema))
+            .map_err(|err| err.to_string())
+    }
+
     /// Loads and validates the policy directory `dir`.
     ///
     /// # Errors

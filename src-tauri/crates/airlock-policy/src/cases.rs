@@ -199,6 +199,7 @@ fn run_file(file: &Path, cases: &[Case], governor: &Governor) -> Vec<CaseResult>
                 confidence: case.confidence,
                 tainted: case.tainted.clone(),
                 now,
+                identity: None,
             };
             let call = Call {
                 principal: &case.principal,

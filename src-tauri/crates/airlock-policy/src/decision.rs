@@ -160,6 +160,20 @@ pub enum Verdict {
     Clarify,
 }
 
+impl Verdict {
+    /// The stable snake_case name.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Approval => "approval",
+            Verdict::Deny => "deny",
+            Verdict::Clarify => "clarify",
+        }
+    }
+}
+
 /// One layer's entry in a decision's trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {

@@ -206,6 +206,25 @@ impl Directory {
         problems
     }
 
+    /// The Cedar entities (JSON format) of a user named `name` holding `member`'s roles and
+    /// groups, plus the groups the directory does not know yet: what a stated identity adds to
+    /// (or replaces in) the directory's entities.
+    #[must_use]
+    pub fn stated_entities(&self, name: &str, member: &Member) -> Value {
+        let mut parents: Vec<Value> = member
+            .roles
+            .iter()
+            .map(|role| uid("Airlock::Role", role))
+            .collect();
+        let mut entities = Vec::new();
+        for group in &member.groups {
+            parents.push(uid("Airlock::Group", group));
+            entities.push(json!({"uid": uid("Airlock::Group", group), "attrs": {}, "parents": []}));
+        }
+        entities.push(json!({"uid": uid(PrincipalKind::User.entity_type(), name), "attrs": {}, "parents": parents}));
+        Value::Array(entities)
+    }
+
     /// The Cedar entities (JSON format) of everything in the directory.
     #[must_use]
     pub fn cedar_entities(&self) -> Value {

@@ -55,6 +55,9 @@ pub struct CallContext {
     pub tainted: BTreeSet<String>,
     /// The time of the decision (local offset: policies see the local hour).
     pub now: OffsetDateTime,
+    /// The caller's roles and groups as stated by a source an admin vouched for (a batch file
+    /// an admin runs), used instead of the directory's entry; `None`: the directory decides.
+    pub identity: Option<Member>,
 }
 
 impl CallContext {
@@ -68,6 +71,7 @@ impl CallContext {
             confidence: None,
             tainted: BTreeSet::new(),
             now,
+            identity: None,
         }
     }
 }
@@ -224,7 +228,13 @@ impl Governor {
         let mut run = Run::default();
         let offences = Offences::new(ledger);
         if self
-            .identify(&mut run, principal, context.now, &offences)
+            .identify(
+                &mut run,
+                principal,
+                context.now,
+                &offences,
+                context.identity.as_ref(),
+            )
             .is_some()
         {
             let texts: Vec<(&str, &str)> = context
@@ -234,26 +244,31 @@ impl Governor {
                 .into_iter()
                 .collect();
             let guards = &self.compiled.bundle.guards;
-            run.add(offences.check(
-                &self.compiled.screen,
-                &guards.injection,
-                principal,
-                context.request_id.as_deref(),
-                &texts,
-                context.now,
-            ));
+            run.check(Layer::Injection, || {
+                offences.check(
+                    &self.compiled.screen,
+                    &guards.injection,
+                    principal,
+                    context.request_id.as_deref(),
+                    &texts,
+                    context.now,
+                )
+            });
         }
         run.finish()
     }
 
-    /// Layer 1 into `run`: the principal's kind and directory entry, `None` when it is denied.
+    /// Layer 1 into `run`: the principal's kind and directory entry (or the identity
+    /// `asserted` for it), `None` when it is denied.
     fn identify<'s>(
         &'s self,
         run: &mut Run,
         principal: &str,
         now: OffsetDateTime,
         offences: &Offences<'_>,
+        asserted: Option<&'s Member>,
     ) -> Option<(PrincipalKind, &'s Member)> {
+        let _layer = layer_span(Layer::Identity);
         let blacklisted = match offences.blacklisted_until(principal, now) {
             Ok(until) => until,
             Err(err) => {
@@ -266,7 +281,16 @@ impl Governor {
                 return None;
             }
         };
-        match identity::check(&self.compiled.bundle.directory, principal, blacklisted) {
+        let checked = match asserted {
+            Some(member) => identity::check_asserted(
+                &self.compiled.bundle.directory,
+                principal,
+                member,
+                blacklisted,
+            ),
+            None => identity::check(&self.compiled.bundle.directory, principal, blacklisted),
+        };
+        match checked {
             Ok((kind, member, finding)) => {
                 run.add(finding);
                 Some((kind, member))
@@ -293,22 +317,37 @@ impl Governor {
         let now = context.now;
 
         let offences = Offences::new(ledger);
-        let Some((kind, member)) = self.identify(run, call.principal, now, &offences) else {
+        let Some((kind, member)) = self.identify(
+            run,
+            call.principal,
+            now,
+            &offences,
+            context.identity.as_ref(),
+        ) else {
             return false;
         };
 
-        let tool = match allowlist::check(
-            &bundle.directory,
-            &compiled.tools,
-            call.principal,
-            member,
-            call.tool,
-        ) {
-            Ok((tool, finding)) => {
-                run.add(finding);
-                tool
+        let allowed = {
+            let _layer = layer_span(Layer::Allowlist);
+            match allowlist::check(
+                &bundle.directory,
+                &compiled.tools,
+                call.principal,
+                member,
+                call.tool,
+            ) {
+                Ok((tool, finding)) => {
+                    run.add(finding);
+                    Some(tool)
+                }
+                Err(finding) => {
+                    run.stop(finding);
+                    None
+                }
             }
-            Err(finding) => return run.stop(finding),
+        };
+        let Some(tool) = allowed else {
+            return false;
         };
         let default_rules = ToolRules::default();
         let rules = guards.tools.get(call.tool).unwrap_or(&default_rules);
@@ -340,18 +379,40 @@ impl Governor {
             hour: now.hour(),
             tainted: !context.tainted.is_empty(),
         };
-        if run.add(authorization::check(&self.authorizer, bundle, &query)) {
+        let stated;
+        let entities = match &context.identity {
+            None => &bundle.entities,
+            Some(stated_member) => match bundle.entities_with(call.principal, stated_member) {
+                Ok(entities) => {
+                    stated = entities;
+                    &stated
+                }
+                Err(message) => {
+                    return run.stop(Finding::deny(
+                        Layer::Identity,
+                        "identity.unusable",
+                        format!("the identity stated for `{}` does not fit the policy's schema ({message}); correct its role and groups", call.principal),
+                        Risk::Medium,
+                    ))
+                }
+            },
+        };
+        if run.check(Layer::Authorization, || {
+            authorization::check(&self.authorizer, bundle, entities, &query)
+        }) {
             return false;
         }
 
-        if run.add(
+        if run.check(Layer::RateLimit, || {
             state
                 .buckets
-                .check(&guards.rate_limits, call.principal, call.tool, now),
-        ) {
+                .check(&guards.rate_limits, call.principal, call.tool, now)
+        }) {
             return false;
         }
-        if run.add(tool.schema.check(call.tool, call.args, &guards.limits)) {
+        if run.check(Layer::Parameters, || {
+            tool.schema.check(call.tool, call.args, &guards.limits)
+        }) {
             return false;
         }
 
@@ -374,59 +435,66 @@ impl Governor {
                 .iter()
                 .map(|(label, text)| (label.as_str(), *text)),
         );
-        if run.add(offences.check(
-            &compiled.screen,
-            &guards.injection,
-            call.principal,
-            context.request_id.as_deref(),
-            &texts,
-            now,
-        )) {
+        if run.check(Layer::Injection, || {
+            offences.check(
+                &compiled.screen,
+                &guards.injection,
+                call.principal,
+                context.request_id.as_deref(),
+                &texts,
+                now,
+            )
+        }) {
             return false;
         }
 
-        if run.add(taint::check(
-            &guards.taint,
-            call.tool,
-            rules,
-            &context.tainted,
-        )) {
+        if run.check(Layer::Taint, || {
+            taint::check(&guards.taint, call.tool, rules, &context.tainted)
+        }) {
             return false;
         }
-        if run.add(business::check(
-            &compiled.guards,
-            &guards.amounts,
-            call.tool,
-            rules,
-            call.args,
-        )) {
+        if run.check(Layer::BusinessGuards, || {
+            business::check(
+                &compiled.guards,
+                &guards.amounts,
+                call.tool,
+                rules,
+                call.args,
+            )
+        }) {
             return false;
         }
         if rules.amount_param.is_some()
-            && run.add(budget::check(
-                &guards.budget,
-                ledger,
-                call.principal,
-                amount_cents,
-                now,
-            ))
+            && run.check(Layer::Budget, || {
+                budget::check(&guards.budget, ledger, call.principal, amount_cents, now)
+            })
         {
             return false;
         }
-        if run.add(
+        if run.check(Layer::Sequence, || {
             state
                 .sessions
-                .check(&guards.sequence, &context.session, call.tool, is_write),
-        ) {
+                .check(&guards.sequence, &context.session, call.tool, is_write)
+        }) {
             return false;
         }
-        run.add(clarification(
-            guards.clarify.min_confidence,
-            call.tool,
-            context.confidence,
-        ));
+        run.check(Layer::Clarification, || {
+            clarification(guards.clarify.min_confidence, call.tool, context.confidence)
+        });
         !is_write && resource.is_restricted()
     }
+}
+
+/// The span one layer's check runs in (`governor.layer`); [`Run::add`] records its verdict and
+/// rule, so a trace shows each layer's time and finding.
+fn layer_span(layer: Layer) -> tracing::span::EnteredSpan {
+    tracing::info_span!(
+        "governor.layer",
+        layer = layer.name(),
+        verdict = tracing::field::Empty,
+        rule = tracing::field::Empty
+    )
+    .entered()
 }
 
 /// The risk a call carries before any layer finds anything.
@@ -481,6 +549,11 @@ impl Run {
     fn add(&mut self, finding: Finding) -> bool {
         self.risk(finding.step.risk);
         let rule = finding.step.rules.first().cloned();
+        let span = tracing::Span::current();
+        span.record("verdict", finding.step.verdict.name());
+        if let Some(rule) = &rule {
+            span.record("rule", rule.as_str());
+        }
         let stop = match finding.effect {
             Effect::None => false,
             Effect::Deny(reason) => {
@@ -500,6 +573,13 @@ impl Run {
         };
         self.trace.push(finding.step);
         stop
+    }
+
+    /// Runs one layer's `check` in its span and adds the finding; returns whether the pipeline
+    /// must stop.
+    fn check(&mut self, layer: Layer, check: impl FnOnce() -> Finding) -> bool {
+        let _layer = layer_span(layer);
+        self.add(check())
     }
 
     /// Adds a finding that ends the pipeline.

@@ -127,6 +127,7 @@ pub(crate) struct CedarQuery<'a> {
 pub(crate) fn check(
     authorizer: &Authorizer,
     bundle: &PolicyBundle,
+    entities: &cedar_policy::Entities,
     query: &CedarQuery<'_>,
 ) -> Finding {
     let request = match build_request(query) {
@@ -140,7 +141,7 @@ pub(crate) fn check(
             )
         }
     };
-    let response = authorizer.is_authorized(&request, &bundle.policies, &bundle.entities);
+    let response = authorizer.is_authorized(&request, &bundle.policies, entities);
     let reasons: Vec<String> = response
         .diagnostics()
         .reason()

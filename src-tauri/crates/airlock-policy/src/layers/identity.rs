@@ -56,6 +56,58 @@ pub(crate) fn check<'d>(
     ))
 }
 
+/// Admits `principal` with the roles and groups `stated` for it by a source an admin vouched
+/// for (a batch file an admin runs) instead of its directory entry. Every stated role must be
+/// one the directory defines; a blacklisting still applies.
+pub(crate) fn check_asserted<'m>(
+    directory: &Directory,
+    principal: &str,
+    stated: &'m Member,
+    blacklisted_until: Option<OffsetDateTime>,
+) -> Result<(PrincipalKind, &'m Member, Finding), Finding> {
+    if let Some(unknown) = stated
+        .roles
+        .iter()
+        .find(|role| !directory.roles.contains_key(*role))
+    {
+        let known: Vec<&str> = directory.roles.keys().map(String::as_str).collect();
+        return Err(Finding::deny(
+            Layer::Identity,
+            "identity.unknown_role",
+            format!(
+                "`{principal}` is stated to hold the role `{unknown}`, which principals.toml does not define; the roles are: {}",
+                known.join(", ")
+            ),
+            Risk::Medium,
+        ));
+    }
+    if let Some(until) = blacklisted_until {
+        return Err(Finding::deny(
+            Layer::Identity,
+            "identity.blacklisted",
+            format!("`{principal}` is blacklisted until {until} after repeated prompt-injection attempts; ask an admin to review the audit log"),
+            Risk::Critical,
+        ));
+    }
+    let groups = if stated.groups.is_empty() {
+        String::new()
+    } else {
+        format!(", groups {}", stated.groups.join(", "))
+    };
+    Ok((
+        PrincipalKind::User,
+        stated,
+        Finding::pass(
+            Layer::Identity,
+            format!(
+                "user `{principal}` with roles {}{groups}, as stated by a source an admin vouched for",
+                stated.roles.join(", ")
+            ),
+            Risk::Low,
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +143,32 @@ mod tests {
         let err = check(&directory(), "bot", Some(until)).unwrap_err();
         assert_eq!(err.step.rules, ["identity.blacklisted"]);
         assert_eq!(err.step.risk, Risk::Critical);
+    }
+
+    #[test]
+    fn a_stated_identity_replaces_the_directory_entry_but_not_a_blacklisting() {
+        let dir: Directory = toml::from_str(
+            "[roles.viewer]\n[roles.operator]\nmember_of = [\"viewer\"]\n[users.olivia]\nroles = [\"operator\"]\n",
+        )
+        .unwrap();
+        let stated = Member {
+            roles: vec!["viewer".to_owned()],
+            groups: vec!["finance".to_owned()],
+            ..Member::default()
+        };
+        let (kind, member, finding) = check_asserted(&dir, "zoe", &stated, None).unwrap();
+        assert_eq!(kind, PrincipalKind::User);
+        assert_eq!(member.roles, ["viewer"]);
+        assert!(finding.step.detail.contains("finance"));
+        let until = OffsetDateTime::UNIX_EPOCH;
+        let denied = check_asserted(&dir, "zoe", &stated, Some(until)).unwrap_err();
+        assert_eq!(denied.step.rules, ["identity.blacklisted"]);
+        let unknown = Member {
+            roles: vec!["wizard".to_owned()],
+            ..Member::default()
+        };
+        let denied = check_asserted(&dir, "zoe", &unknown, None).unwrap_err();
+        assert_eq!(denied.step.rules, ["identity.unknown_role"]);
+        assert!(denied.step.detail.contains("viewer"));
     }
 }
