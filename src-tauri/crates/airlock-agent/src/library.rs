@@ -1,7 +1,8 @@
 //! The document library as `airlock docs` manages it: adding, listing, removing and
 //! reindexing documents, searching them and opening a cited chunk, for the principal running
 //! the command (searches and opened chunks respect its clearance). Every change is recorded
-//! in the audit log.
+//! in the audit log, and a new document records who added it (a subject export lists it, an
+//! erasure of that person deletes it).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -163,6 +164,10 @@ impl DocumentLibrary {
         let results = ingestor.ingest(files, force, progress)?;
         let trace = TraceId::new();
         for ((path, labels), result) in files.iter().zip(&results) {
+            if let Ok(IngestOutcome::Added { document_id, .. }) = result {
+                self.store
+                    .set_document_added_by(*document_id, &self.principal)?;
+            }
             let payload = match result {
                 Ok(outcome) => json!({"action": action, "principal": self.principal,
                     "source": path, "title": labels.title, "classification": labels.classification,

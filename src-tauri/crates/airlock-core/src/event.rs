@@ -99,6 +99,12 @@ pub enum EventKind {
     ConnectionsChanged,
     /// An admin installed an offline update bundle, or tried to and it was refused.
     UpdateApplied,
+    /// A batch file of requests was run: by whom, in which mode, and whether the identities it
+    /// states were trusted (only when an admin runs it).
+    BatchRun,
+    /// An admin erased one person: their data deleted, their name in the audit log left as a
+    /// pseudonym that nothing links back to them.
+    SubjectErased,
 }
 
 impl EventKind {
@@ -131,6 +137,8 @@ impl EventKind {
             EventKind::ModelChanged => "model_changed",
             EventKind::ConnectionsChanged => "connections_changed",
             EventKind::UpdateApplied => "update_applied",
+            EventKind::BatchRun => "batch_run",
+            EventKind::SubjectErased => "subject_erased",
         }
     }
 }

@@ -4,6 +4,10 @@
 //! The facts come from the payload fields the agent writes: `principal`, `approver`,
 //! `requester`, `approved_by` or `by` for who; `tool`; `decision.decision` for the governor's outcome;
 //! `decision.risk` or `risk` for the risk.
+//!
+//! Payloads hold pseudonyms where people's names were (see the subjects module): a `principal`
+//! filter matches a live subject's pseudonym as well as the name itself (rows written before
+//! names were pseudonymised), and every entry comes back with live subjects' names put back.
 
 use rusqlite::types::Value as SqlValue;
 use serde::{Deserialize, Serialize};
@@ -76,16 +80,24 @@ impl Store {
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
         let mut conditions = Vec::new();
         let mut values: Vec<SqlValue> = Vec::new();
-        let mut bind = |condition: &str, value: String| {
-            values.push(SqlValue::Text(value));
-            conditions.push(condition.replace('?', &format!("?{}", values.len())));
+        let mut bind_all = |condition: &str, bound: &[&str]| {
+            let mut parts = condition.split('?');
+            let mut numbered = parts.next().unwrap_or_default().to_owned();
+            for (value, part) in bound.iter().zip(parts) {
+                values.push(SqlValue::Text((*value).to_owned()));
+                numbered.push_str(&format!("?{}{part}", values.len()));
+            }
+            conditions.push(numbered);
         };
+        let subjects = self.subjects()?;
         if let Some(principal) = non_blank(filter.principal.as_deref()) {
-            bind(
-                &format!("trace_id IN (SELECT trace_id FROM events WHERE {WHO} = ?)"),
-                principal.to_owned(),
+            let pseudonym = subjects.pseudonym_of(principal).unwrap_or(principal);
+            bind_all(
+                &format!("trace_id IN (SELECT trace_id FROM events WHERE {WHO} IN (?, ?))"),
+                &[principal, pseudonym],
             );
         }
+        let mut bind = |condition: &str, value: String| bind_all(condition, &[&value]);
         if let Some(tool) = non_blank(filter.tool.as_deref()) {
             bind("json_extract(payload, '$.tool') = ?", tool.to_owned());
         }
@@ -142,12 +154,14 @@ impl Store {
             .map_err(|err| self.error(err))?;
         rows.map(|row| {
             let (mut entry, payload) = row.map_err(|err| self.error(err))?;
-            entry.payload = serde_json::from_str(&payload).map_err(|_| {
-                StoreError::Malformed(format!(
-                    "audit row {}: the payload is not JSON; run the audit verification",
-                    entry.seq
-                ))
-            })?;
+            entry.payload = self.resolved_payload(&subjects, entry.seq, &payload)?;
+            if let Some(name) = entry
+                .principal
+                .as_deref()
+                .and_then(|who| subjects.name_of(who))
+            {
+                entry.principal = Some(name.to_owned());
+            }
             Ok(entry)
         })
         .collect()

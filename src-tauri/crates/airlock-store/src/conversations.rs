@@ -86,16 +86,21 @@ impl Store {
             .map_err(|err| self.error(err))
     }
 
-    /// Starts a conversation titled `title`.
+    /// Starts a conversation titled `title`, owned by `owner` (the principal who started it:
+    /// a subject export lists it, an erasure deletes it).
     ///
     /// # Errors
     /// [`StoreError`] when SQLite fails.
-    pub fn create_conversation(&self, title: &str) -> Result<ConversationId, StoreError> {
+    pub fn create_conversation(
+        &self,
+        title: &str,
+        owner: &str,
+    ) -> Result<ConversationId, StoreError> {
         let id = ConversationId(uuid::Uuid::new_v4().to_string());
         self.conn
             .execute(
-                "INSERT INTO conversations (id, title) VALUES (?1, ?2)",
-                params![id.as_str(), title],
+                "INSERT INTO conversations (id, title, owner) VALUES (?1, ?2, ?3)",
+                params![id.as_str(), title, owner],
             )
             .map_err(|err| self.error(err))?;
         Ok(id)
@@ -174,8 +179,8 @@ mod tests {
     fn messages_are_kept_in_order_per_conversation() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let one = store.create_conversation("line 3").unwrap();
-        let two = store.create_conversation("payroll").unwrap();
+        let one = store.create_conversation("line 3", "olivia").unwrap();
+        let two = store.create_conversation("payroll", "victor").unwrap();
         store
             .add_message(&one, "user", "status?", Some("t1"))
             .unwrap();
@@ -214,7 +219,7 @@ mod tests {
     fn unknown_roles_and_conversations_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let id = store.create_conversation("x").unwrap();
+        let id = store.create_conversation("x", "olivia").unwrap();
         assert!(store.add_message(&id, "root", "hi", None).is_err());
         let ghost = ConversationId("ghost".into());
         assert!(store.add_message(&ghost, "user", "hi", None).is_err());

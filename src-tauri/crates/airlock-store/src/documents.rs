@@ -381,27 +381,22 @@ impl Store {
     /// # Errors
     /// SQLite errors.
     pub fn remove_document(&self, document_id: i64) -> Result<bool, StoreError> {
-        self.write(|tx| {
-            let active: Option<Option<i64>> = tx
-                .query_row(
-                    "SELECT active_version FROM documents WHERE id = ?1",
-                    [document_id],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let Some(active) = active else {
-                return Ok(false);
-            };
-            if let Some(version_id) = active {
-                unindex_version(tx, version_id)?;
-            }
-            tx.execute(
-                "UPDATE documents SET active_version = NULL WHERE id = ?1",
-                [document_id],
-            )?;
-            tx.execute("DELETE FROM documents WHERE id = ?1", [document_id])?;
-            Ok(true)
-        })
+        self.write(|tx| Ok(remove_document_in(tx, document_id)?))
+    }
+
+    /// Records `name` as the person who added document `document_id`, unless someone already
+    /// is (the first adder stays). Returns whether it was recorded.
+    ///
+    /// # Errors
+    /// SQLite errors.
+    pub fn set_document_added_by(&self, document_id: i64, name: &str) -> Result<bool, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE documents SET added_by = ?2 WHERE id = ?1 AND added_by IS NULL",
+                params![document_id, name],
+            )
+            .map(|changed| changed == 1)
+            .map_err(|err| self.error(err))
     }
 
     /// Every document, by title.
@@ -498,6 +493,30 @@ impl Store {
             Ok(())
         })
     }
+}
+
+/// Removes a document, every version and chunk of it, and its index entries, inside the
+/// caller's transaction. Returns whether it existed.
+pub(crate) fn remove_document_in(tx: &Transaction<'_>, document_id: i64) -> rusqlite::Result<bool> {
+    let active: Option<Option<i64>> = tx
+        .query_row(
+            "SELECT active_version FROM documents WHERE id = ?1",
+            [document_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(active) = active else {
+        return Ok(false);
+    };
+    if let Some(version_id) = active {
+        unindex_version(tx, version_id)?;
+    }
+    tx.execute(
+        "UPDATE documents SET active_version = NULL WHERE id = ?1",
+        [document_id],
+    )?;
+    tx.execute("DELETE FROM documents WHERE id = ?1", [document_id])?;
+    Ok(true)
 }
 
 /// Takes a version's chunks out of both search indexes.

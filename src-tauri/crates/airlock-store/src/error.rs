@@ -162,6 +162,25 @@ pub enum StoreError {
         /// Its status.
         status: crate::SpendStatus,
     },
+    /// Nothing is recorded about the person a subject export or erasure names.
+    #[error(
+        "no one named `{name}` is known to this Airlock: no account, conversation, document, \
+         approval, spend or audit event records that name (it may have been erased already). \
+         Check the spelling (`airlock users list`, `airlock audit export`)"
+    )]
+    UnknownSubject {
+        /// The name given.
+        name: String,
+    },
+    /// The operating system gave no random bytes for a subject's key.
+    #[error(
+        "the operating system gave no randomness for a pseudonym key ({reason}); check that \
+         /dev/urandom (getrandom) works and try again"
+    )]
+    NoRandomness {
+        /// Why.
+        reason: String,
+    },
     /// Any other SQLite failure.
     #[error("database error on {}: {source}", path.display())]
     Sqlite {

@@ -3,8 +3,9 @@
 //! the crate docs for the exact bytes hashed), so that an edit made by going around the
 //! triggers is found by [`Store::verify_audit`].
 //!
-//! Every payload is redacted ([`crate::Redactor`]) before it is hashed and written, in every
-//! append path.
+//! Every payload is redacted ([`crate::Redactor`]) and its people's names are replaced by
+//! their pseudonyms (see the subjects module) before it is hashed and written, in every append
+//! path; reading puts the names of live subjects back.
 //!
 //! Appends run in `BEGIN IMMEDIATE` transactions: the newest row is read and the new rows are
 //! chained to it under the write lock, so several processes appending to one file still form one
@@ -19,6 +20,7 @@ use serde::Serialize;
 
 use crate::chain::{row_hash, RowFields, GENESIS};
 use crate::checkpoint::{checkpoint_due, write_checkpoint};
+use crate::subjects::{identity_names, Pseudonymiser, Subjects};
 use crate::{clock, Store, StoreError};
 
 /// An event as stored, with its sequence number and time.
@@ -64,7 +66,24 @@ impl Store {
 
     fn append_rows(&self, events: &[Event]) -> Result<Vec<i64>, AppendError> {
         let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
-        let (mut seq, mut prev) = chain_tail(&tx)?;
+        let seqs = self.append_in(&tx, events)?;
+        tx.commit()?;
+        Ok(seqs)
+    }
+
+    /// Appends `events` inside the caller's write transaction on this store's connection
+    /// (registering the names they record first) and returns their sequence numbers.
+    pub(crate) fn append_in(
+        &self,
+        tx: &Connection,
+        events: &[Event],
+    ) -> Result<Vec<i64>, AppendError> {
+        let names: Vec<&str> = events
+            .iter()
+            .flat_map(|event| identity_names(event, &self.redactor))
+            .collect();
+        let subjects = self.register_subjects(&names)?;
+        let (mut seq, mut prev) = chain_tail(tx)?;
         let created_at = clock::now();
         let mut seqs = Vec::with_capacity(events.len());
         // One chunk's redacted payloads, their spans and hashes (`hashes[i]` chains row i).
@@ -85,8 +104,9 @@ impl Store {
                     )
                 })?;
                 let start = payloads.len();
+                let names = Pseudonymiser::new(&subjects, event.kind.as_str());
                 self.redactor
-                    .write_json(&event.payload, &mut payloads)
+                    .write_pseudonymised(&event.payload, &names, &mut payloads)
                     .map_err(|err| StoreError::Malformed(err.to_string()))?;
                 let payload = std::str::from_utf8(&payloads[start..])
                     .map_err(|err| StoreError::Malformed(err.to_string()))?;
@@ -133,11 +153,10 @@ impl Store {
             }
         }
         if let Some(key) = &self.signer {
-            if checkpoint_due(&tx, self.checkpoint_every, seq)? {
-                write_checkpoint(&tx, key, seq, &prev, &created_at)?;
+            if checkpoint_due(tx, self.checkpoint_every, seq)? {
+                write_checkpoint(tx, key, seq, &prev, &created_at)?;
             }
         }
-        tx.commit()?;
         Ok(seqs)
     }
 
@@ -161,7 +180,7 @@ impl Store {
         self.append_event(&Event::new(trace_id, kind, payload))
     }
 
-    /// Every event of one request, in order.
+    /// Every event of one request, in order (names of live subjects resolved).
     ///
     /// # Errors
     /// [`StoreError`] when SQLite fails or a payload is not JSON.
@@ -176,12 +195,13 @@ impl Store {
         let rows = stmt
             .query_map([trace_id.as_str()], raw_event)
             .map_err(|err| self.error(err))?;
-        rows.map(|row| stored_event(row.map_err(|err| self.error(err))?))
+        let subjects = self.subjects()?;
+        rows.map(|row| self.stored_event(&subjects, row.map_err(|err| self.error(err))?))
             .collect()
     }
 
     /// The `tool_finished` event of the call the governor allowed with decision `decision_id`,
-    /// if that call ran to completion.
+    /// if that call ran to completion (names of live subjects resolved).
     ///
     /// # Errors
     /// [`StoreError`] when SQLite fails or the payload is not JSON.
@@ -197,7 +217,24 @@ impl Store {
             )
             .optional()
             .map_err(|err| self.error(err))?;
-        found.map(stored_event).transpose()
+        let subjects = self.subjects()?;
+        found
+            .map(|raw| self.stored_event(&subjects, raw))
+            .transpose()
+    }
+
+    fn stored_event(
+        &self,
+        subjects: &Subjects,
+        (seq, trace_id, kind, payload, created_at): RawEvent,
+    ) -> Result<StoredEvent, StoreError> {
+        Ok(StoredEvent {
+            seq,
+            trace_id,
+            kind,
+            payload: self.resolved_payload(subjects, seq, &payload)?,
+            created_at,
+        })
     }
 
     /// How many events the log holds.
@@ -222,20 +259,6 @@ fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
         row.get(3)?,
         row.get(4)?,
     ))
-}
-
-fn stored_event(
-    (seq, trace_id, kind, payload, created_at): RawEvent,
-) -> Result<StoredEvent, StoreError> {
-    let payload = serde_json::from_str(&payload)
-        .map_err(|err| StoreError::Malformed(format!("event {seq}: {err}")))?;
-    Ok(StoredEvent {
-        seq,
-        trace_id,
-        kind,
-        payload,
-        created_at,
-    })
 }
 
 /// Rows per multi-row INSERT (7 parameters each, far below SQLite's limit).

@@ -1,13 +1,18 @@
 //! Exporting the audit log for an auditor, streamed (constant memory).
 //!
 //! Both formats carry, per row in `seq` order: `seq`, `created_at`, `trace_id`, `kind`,
-//! `payload` and `hash` (hex). The payload is exactly the JSON text stored and hashed; with
-//! consecutive rows the export can be checked against the chain (each row's `prev_hash` is
-//! the previous row's `hash`).
+//! `payload` and `hash` (hex). The payload is the JSON text stored and hashed, except that the
+//! pseudonyms of live data subjects are replaced by their names (see the subjects module); a
+//! row where that changed anything also carries `stored_payload`, the text exactly as stored
+//! and hashed. So with consecutive rows the export can be checked against the chain (each
+//! row's `prev_hash` is the previous row's `hash`, computed over `stored_payload` when present,
+//! else `payload`).
 //!
-//! * [`ExportFormat::Json`]: one JSON array of objects, the payload as a JSON value.
+//! * [`ExportFormat::Json`]: one JSON array of objects, the payload as a JSON value,
+//!   `stored_payload` (only where it differs) as a JSON string.
 //! * [`ExportFormat::Csv`]: RFC 4180, a header line, fields quoted when they contain a comma,
-//!   quote, CR or LF (quotes doubled), the payload as its JSON text, lines ending in CRLF.
+//!   quote, CR or LF (quotes doubled), the payload as its JSON text, `stored_payload` empty
+//!   where it would equal the payload, lines ending in CRLF.
 
 use std::io::Write;
 
@@ -39,6 +44,9 @@ impl std::str::FromStr for ExportFormat {
 
 const COLUMNS: [&str; 6] = ["seq", "created_at", "trace_id", "kind", "payload", "hash"];
 
+/// The column holding a payload exactly as stored, where names were resolved.
+const STORED_PAYLOAD: &str = "stored_payload";
+
 impl Store {
     /// Writes the audit rows created at or after `since` (RFC 3339, any offset; all rows when
     /// `None`) to `out` in `format`, oldest first, and returns how many were written.
@@ -66,9 +74,10 @@ impl Store {
         match format {
             ExportFormat::Json => out.write_all(b"[").map_err(io)?,
             ExportFormat::Csv => out
-                .write_all(format!("{}\r\n", COLUMNS.join(",")).as_bytes())
+                .write_all(format!("{},{STORED_PAYLOAD}\r\n", COLUMNS.join(",")).as_bytes())
                 .map_err(io)?,
         }
+        let subjects = self.subjects()?;
         let mut count = 0;
         let mut line = Vec::with_capacity(1024);
         while let Some(row) = rows.next().map_err(|err| self.error(err))? {
@@ -90,7 +99,13 @@ impl Store {
                     }
                 };
             }
-            let [created_at, trace_id, kind, payload] = text;
+            let [created_at, trace_id, kind, stored] = text;
+            let resolved = if subjects.mentions_live(stored) {
+                Some(self.resolved_payload(&subjects, seq, stored)?.to_string())
+            } else {
+                None
+            };
+            let payload = resolved.as_deref().unwrap_or(stored);
             let hash = match row.get_ref(5).map_err(|err| self.error(err))? {
                 ValueRef::Blob(bytes) => hex::encode(bytes),
                 _ => String::new(),
@@ -121,13 +136,28 @@ impl Store {
                     line.extend_from_slice(payload.as_bytes());
                     line.extend_from_slice(b",\"hash\":\"");
                     line.extend_from_slice(hash.as_bytes());
-                    line.extend_from_slice(b"\"}");
+                    line.push(b'"');
+                    if resolved.is_some() {
+                        line.extend_from_slice(format!(",\"{STORED_PAYLOAD}\":").as_bytes());
+                        serde_json::to_writer(&mut line, stored)
+                            .map_err(|err| StoreError::Malformed(err.to_string()))?;
+                    }
+                    line.push(b'}');
                 }
                 ExportFormat::Csv => {
                     let seq = seq.to_string();
-                    for (i, field) in [seq.as_str(), created_at, trace_id, kind, payload, &hash]
-                        .into_iter()
-                        .enumerate()
+                    let stored_payload = if resolved.is_some() { stored } else { "" };
+                    for (i, field) in [
+                        seq.as_str(),
+                        created_at,
+                        trace_id,
+                        kind,
+                        payload,
+                        &hash,
+                        stored_payload,
+                    ]
+                    .into_iter()
+                    .enumerate()
                     {
                         if i > 0 {
                             line.push(b',');
@@ -238,7 +268,9 @@ mod tests {
             3
         );
         let mut reader = csv::Reader::from_reader(out.as_slice());
-        assert_eq!(reader.headers().unwrap(), COLUMNS.as_slice());
+        let mut header = COLUMNS.to_vec();
+        header.push(STORED_PAYLOAD);
+        assert_eq!(reader.headers().unwrap(), header.as_slice());
         let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         assert_eq!(rows.len(), 3);
         for (i, ((row, event), hash)) in rows.iter().zip(&events).zip(hashes(&store)).enumerate() {
@@ -248,7 +280,34 @@ mod tests {
             let payload: Value = serde_json::from_str(&row[4]).unwrap();
             assert_eq!(payload, event.payload);
             assert_eq!(&row[5], hash);
+            assert_eq!(&row[6], "", "nothing was resolved");
         }
+    }
+
+    #[test]
+    fn a_row_naming_a_live_subject_is_exported_with_the_name_and_the_stored_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let payload = json!({"principal": "olivia", "text": "olivia asked, \"twice\""});
+        store
+            .record(&TraceId::new(), EventKind::RequestReceived, payload.clone())
+            .unwrap();
+        let pseudonym = store.pseudonym_of("olivia").unwrap();
+        let stored: String = store
+            .conn
+            .query_row("SELECT payload FROM events", [], |row| row.get(0))
+            .unwrap();
+        assert!(stored.contains(&pseudonym) && !stored.contains("olivia"));
+
+        let mut out = Vec::new();
+        store
+            .export_audit(None, ExportFormat::Csv, &mut out)
+            .unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&row[4]).unwrap(), payload);
+        assert_eq!(&row[6], stored);
+        assert_eq!(&row[5], hashes(&store)[0]);
     }
 
     #[test]

@@ -32,6 +32,9 @@ impl Migration {
 /// The oldest schema the audit verifier can read: the hash chain (2) and checkpoints (3).
 pub(crate) const AUDIT_VERSION: i64 = 3;
 
+/// The first schema with data subjects (pseudonyms in audit payloads, owners, adders).
+pub(crate) const SUBJECTS_VERSION: i64 = 11;
+
 /// Each entry moves the schema from version `index` to `index + 1`. Never edit a shipped entry;
 /// append a new one.
 pub(crate) const MIGRATIONS: &[Migration] = &[
@@ -295,6 +298,50 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         value       TEXT NOT NULL,
         updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
+    ",
+    ),
+    // 11: data subjects (see subjects.rs): each person's keyed pseudonym, which audit payloads
+    // hold instead of their name from here on; who started each conversation and who added
+    // each document. Owners of existing conversations
+    // come from the audit log (a request's `request_received` names its conversation, the
+    // admission `decision_made` of the same trace its principal), adders of existing documents
+    // from the latest `documents_changed` event that added that id; what the log does not say
+    // stays NULL.
+    Migration::sql(
+        r"
+    CREATE TABLE subjects (
+        pseudonym   TEXT PRIMARY KEY CHECK (pseudonym GLOB 'subject:*' AND length(pseudonym) = 28),
+        name        TEXT NOT NULL UNIQUE,
+        key         BLOB NOT NULL CHECK (typeof(key) = 'blob' AND length(key) = 32),
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    ALTER TABLE conversations ADD COLUMN owner TEXT;
+    CREATE INDEX conversations_by_owner ON conversations (owner);
+    ALTER TABLE documents ADD COLUMN added_by TEXT;
+    CREATE INDEX documents_by_adder ON documents (added_by);
+    CREATE TEMP TABLE conversation_owners AS
+        SELECT json_extract(r.payload, '$.conversation_id') AS conversation_id,
+               json_extract(d.payload, '$.principal') AS owner, r.seq AS seq
+        FROM events r JOIN events d ON d.trace_id = r.trace_id
+        WHERE r.kind = 'request_received' AND d.kind = 'decision_made'
+          AND json_extract(d.payload, '$.stage') = 'admission'
+          AND json_type(d.payload, '$.principal') = 'text';
+    CREATE INDEX temp.conversation_owners_by_id ON conversation_owners (conversation_id, seq);
+    UPDATE conversations SET owner = (
+        SELECT o.owner FROM temp.conversation_owners o WHERE o.conversation_id = conversations.id
+        ORDER BY o.seq LIMIT 1);
+    DROP TABLE temp.conversation_owners;
+    CREATE TEMP TABLE document_adders AS
+        SELECT json_extract(payload, '$.outcome.document_id') AS document_id,
+               json_extract(payload, '$.principal') AS added_by, seq
+        FROM events
+        WHERE kind = 'documents_changed' AND json_extract(payload, '$.outcome.status') = 'added'
+          AND json_type(payload, '$.principal') = 'text';
+    CREATE INDEX temp.document_adders_by_id ON document_adders (document_id, seq);
+    UPDATE documents SET added_by = (
+        SELECT a.added_by FROM temp.document_adders a WHERE a.document_id = documents.id
+        ORDER BY a.seq DESC LIMIT 1);
+    DROP TABLE temp.document_adders;
     ",
     ),
 ];

@@ -5,7 +5,9 @@
 //! event that [`Store::append_event`] acknowledged survives a power cut. Batch with
 //! [`Store::append_events`] to pay one fsync for many events.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
@@ -13,6 +15,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use crate::knn::ShardReaders;
 use crate::migrations::{Migration, AUDIT_VERSION, MIGRATIONS};
+use crate::subjects::Subjects;
 use crate::{Redactor, StoreError};
 
 /// The database file's name inside the data directory.
@@ -60,6 +63,8 @@ pub struct Store {
     pub(crate) checkpoint_every: u64,
     pub(crate) read_only: bool,
     pub(crate) shard_readers: ShardReaders,
+    /// The data subjects as last read (see [`Store::subjects`]).
+    pub(crate) subjects_cache: RefCell<Option<Arc<Subjects>>>,
 }
 
 /// The platform data directory (`$AIRLOCK_DATA_DIR` when set), e.g. `~/.local/share/airlock`.
@@ -110,6 +115,7 @@ impl Store {
             checkpoint_every: options.checkpoint_every,
             read_only: false,
             shard_readers: ShardReaders::new(),
+            subjects_cache: RefCell::new(None),
         };
         store.configure(options)?;
         store.migrate()?;
@@ -190,6 +196,7 @@ impl Store {
             checkpoint_every: 0,
             read_only: true,
             shard_readers: ShardReaders::new(),
+            subjects_cache: RefCell::new(None),
         })
     }
 

@@ -42,6 +42,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
+use crate::subjects::Pseudonymiser;
 use crate::StoreError;
 
 /// The value a secret is replaced by.
@@ -191,13 +192,20 @@ impl Redactor {
         value: &Value,
         out: W,
     ) -> Result<(), serde_json::Error> {
-        serde_json::to_writer(
-            out,
-            &Redacted {
-                value,
-                redactor: self,
-            },
-        )
+        serde_json::to_writer(out, &Redacted::top(value, self, None))
+    }
+
+    /// As [`Redactor::write_json`], and then with people's names replaced by their pseudonyms
+    /// (`names`; see the subjects module): a string under one of the payload's identity keys
+    /// is replaced whole, every other string has the registered names in it replaced word by
+    /// word. Redaction comes first, so a name that is an e-mail address stays redacted.
+    pub(crate) fn write_pseudonymised<W: std::io::Write>(
+        &self,
+        value: &Value,
+        names: &Pseudonymiser<'_>,
+        out: W,
+    ) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, &Redacted::top(value, self, Some(names)))
     }
 }
 
@@ -456,19 +464,55 @@ fn segments(key: &str) -> impl Iterator<Item = &str> {
 struct Redacted<'a> {
     value: &'a Value,
     redactor: &'a Redactor,
+    /// Names to replace by pseudonyms, when pseudonymising.
+    names: Option<&'a Pseudonymiser<'a>>,
+    /// Whether `value` is the payload itself (identity keys are its top-level keys).
+    top: bool,
+    /// Whether `value` sits under an identity key of the payload.
+    identity: bool,
+}
+
+impl<'a> Redacted<'a> {
+    fn top(value: &'a Value, redactor: &'a Redactor, names: Option<&'a Pseudonymiser<'a>>) -> Self {
+        Self {
+            value,
+            redactor,
+            names,
+            top: true,
+            identity: false,
+        }
+    }
+
+    fn child(&self, value: &'a Value, identity: bool) -> Self {
+        Self {
+            value,
+            redactor: self.redactor,
+            names: self.names,
+            top: false,
+            identity,
+        }
+    }
 }
 
 impl Serialize for Redacted<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.value {
-            Value::String(text) => serializer.serialize_str(&self.redactor.redact_str(text)),
+            Value::String(text) => {
+                let redacted = self.redactor.redact_str(text);
+                let Some(names) = self.names else {
+                    return serializer.serialize_str(&redacted);
+                };
+                if self.identity && matches!(redacted, Cow::Borrowed(_)) {
+                    if let Some(pseudonym) = names.pseudonym_of(text) {
+                        return serializer.serialize_str(pseudonym);
+                    }
+                }
+                serializer.serialize_str(&names.replace_names(&redacted))
+            }
             Value::Array(items) => {
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
                 for value in items {
-                    seq.serialize_element(&Redacted {
-                        value,
-                        redactor: self.redactor,
-                    })?;
+                    seq.serialize_element(&self.child(value, false))?;
                 }
                 seq.end()
             }
@@ -478,13 +522,9 @@ impl Serialize for Redacted<'_> {
                     if is_secret_key(key) {
                         map.serialize_entry(key, WITHHELD)?;
                     } else {
-                        map.serialize_entry(
-                            key,
-                            &Redacted {
-                                value,
-                                redactor: self.redactor,
-                            },
-                        )?;
+                        let identity =
+                            self.top && self.names.is_some_and(|names| names.is_identity_key(key));
+                        map.serialize_entry(key, &self.child(value, identity))?;
                     }
                 }
                 map.end()

@@ -3,11 +3,12 @@
 //! an offence, so a blacklisting survives a restart.
 
 use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
 
 use crate::{Store, StoreError};
 
 /// A principal's last warning and blacklisting.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct PrincipalStanding {
     /// When the principal was last warned (RFC 3339).
     pub warned_at: Option<String>,
