@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     #[cfg(target_os = "linux")]
     avoid_webkit_dmabuf_renderer();
 
-    init_tracing();
+    let _traces = init_tracing();
 
     if !has_display() {
         eprintln!(
@@ -111,6 +111,7 @@ fn run() -> anyhow::Result<()> {
             commands::updates::pick_update_file,
             commands::updates::verify_update,
             commands::updates::apply_update,
+            commands::metrics::metrics_snapshot,
         ])
         .on_window_event(|window, event| {
             if window.label() == commands::chat::ADMIN_WINDOW
@@ -170,13 +171,11 @@ fn open_agent() -> Result<Agent, String> {
     })
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default `info` level.
-fn init_tracing() {
+/// Logs to stderr (`RUST_LOG` overrides the default `info` level) and keeps request traces in
+/// the data directory; the guard writes the last traces out when dropped.
+fn init_tracing() -> Option<airlock_telemetry::TraceGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    airlock_cli::init_logging(&airlock_agent::default_data_dir(), filter)
 }
 
 /// Whether a window can be opened. On X11/Wayland systems this needs `DISPLAY` or

@@ -195,6 +195,23 @@ pub struct Draft {
     pub intents: Vec<Intent>,
     /// The tools the planner was offered (all of them without preselection).
     pub offered: Vec<String>,
+    /// The model and its token counts and rates for this plan.
+    pub usage: PlanUsage,
+}
+
+/// What planning one request cost the model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanUsage {
+    /// The model file's name.
+    pub model: String,
+    /// Tokens in the prompt.
+    pub prompt_tokens: u32,
+    /// Tokens generated.
+    pub completion_tokens: u32,
+    /// Time to the first generated token.
+    pub first_token_ms: f64,
+    /// The decode rate.
+    pub tokens_per_s: f64,
 }
 
 /// A tool call that ran.
@@ -590,6 +607,10 @@ impl Agent {
     ) -> Result<AskOutcome, AgentError> {
         let trace = TraceId::new();
         let clock = RequestClock::start();
+        let span = crate::observe::request_span(trace.as_str(), "ask", mode);
+        let _request = span.enter();
+        span.record("bytes", text.len());
+        self.observe_principal(&span);
         self.refuse_execution_if_read_only(&trace, mode, text.len())?;
         let (continued, earlier) = match conversation {
             None => (None, Vec::new()),
@@ -630,7 +651,13 @@ impl Agent {
         }
         let turn = Turn::new(&trace, request, &conversation, &clock);
 
-        let mut passages = self.consult_documents(turn, progress)?;
+        let mut passages = {
+            let span = tracing::info_span!("retrieval", passages = tracing::field::Empty);
+            let _retrieval = span.enter();
+            let passages = self.consult_documents(turn, progress)?;
+            span.record("passages", passages.len());
+            passages
+        };
 
         let answered = self.answered_question(&earlier, request)?;
         let answering = answered.is_some();
@@ -659,7 +686,7 @@ impl Agent {
                 self.record(
                     &trace,
                     EventKind::PlanProposed,
-                    json!({"intents": draft.intents, "offered": draft.offered}),
+                    json!({"intents": draft.intents, "offered": draft.offered, "usage": draft.usage}),
                 )?;
                 draft.intents
             }
@@ -806,7 +833,7 @@ impl Agent {
                 Some(conversation) => conversation,
                 None => {
                     let title: String = text.chars().take(60).collect();
-                    store.create_conversation(&title)?
+                    store.create_conversation(&title, self.principal())?
                 }
             };
             store.add_message(&conversation, "user", text, Some(trace.as_str()))?;
@@ -818,9 +845,11 @@ impl Agent {
             json!({"mode": mode, "bytes": text.len(), "conversation_id": conversation.as_str(),
                    "typed_call": origin == Origin::Typed}),
         )?;
-        let admission = clock.governor(|| {
-            self.governance
-                .admit(trace.as_str(), text, conversation.as_str(), &self.store())
+        let admission = tracing::info_span!("injection_screen").in_scope(|| {
+            clock.governor(|| {
+                self.governance
+                    .admit(trace.as_str(), text, conversation.as_str(), &self.store())
+            })
         });
         self.record(
             trace,
@@ -838,6 +867,9 @@ impl Agent {
         outcome: AskOutcome,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<AskOutcome, AgentError> {
+        let span = tracing::Span::current();
+        span.record("intents", outcome.plan.len());
+        span.record("outcome", outcome.admission.outcome.name());
         self.store().add_message(
             conversation,
             "assistant",
@@ -910,6 +942,9 @@ impl Agent {
         }
         let trace = TraceId::new();
         let clock = RequestClock::start();
+        let span = crate::observe::request_span(trace.as_str(), "call", mode);
+        let _request = span.enter();
+        self.observe_principal(&span);
         let text = calls
             .iter()
             .map(|call| format!("{} {}", call.tool, Value::Object(call.args.clone())))
@@ -1099,7 +1134,13 @@ impl Agent {
         if mode == Mode::Execute {
             if let Outcome::RequireApproval { approver_group, .. } = &entry.decision.outcome {
                 let group = approver_group.clone();
-                let id = self.request_approval(trace, conversation.as_str(), &entry, &group)?;
+                let id = self.request_approval(
+                    trace,
+                    conversation.as_str(),
+                    &entry,
+                    &group,
+                    self.principal(),
+                )?;
                 entry.approval_id = Some(id);
             }
         }
@@ -1130,7 +1171,7 @@ impl Agent {
     /// the tools preselected for `request`. When the prompt listing the tools does not fit the
     /// model's context (a large catalog, e.g. with MCP servers attached), the plan is made
     /// again with the prompt, too, narrowed to the tools nearest the request.
-    fn draft(
+    pub(crate) fn draft(
         &self,
         prompt: &str,
         request: &str,
@@ -1174,7 +1215,7 @@ impl Agent {
             self.tools.specs()
         };
         let generate = planner::plan_request(prompt, shown, &offered, &self.examples, today);
-        let generation = worker.generate(&generate, &mut |text| {
+        let generation = crate::observe::generate(&worker, "plan", &generate, &mut |text| {
             progress(Progress::PlanToken(text));
             ControlFlow::Continue(())
         })?;
@@ -1192,9 +1233,25 @@ impl Agent {
             generation.usage.completion_tokens,
             &self.tools,
         )?;
+        let model = worker
+            .loaded_model()
+            .and_then(|model| {
+                model
+                    .path
+                    .file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+            })
+            .unwrap_or_default();
         Ok(Draft {
             intents: plan.intents,
             offered: offered.into_iter().map(|spec| spec.name).collect(),
+            usage: PlanUsage {
+                model,
+                prompt_tokens: generation.usage.prompt_tokens,
+                completion_tokens: generation.usage.completion_tokens,
+                first_token_ms: generation.usage.first_token_ms,
+                tokens_per_s: generation.usage.decode_tokens_per_second(),
+            },
         })
     }
 
@@ -1317,6 +1374,15 @@ impl Agent {
                 json!({"tool": intent.tool, "args": intent.args, "decision_id": verified.decision_id()}),
             )?;
             let decision_id = verified.decision_id().to_owned();
+            let span = tracing::info_span!(
+                "tool",
+                tool = %intent.tool,
+                runner = if sandboxed { "sandbox" } else { "connector" },
+                duration_ms = tracing::field::Empty,
+                bytes = tracing::field::Empty,
+                error = tracing::field::Empty,
+            );
+            let _tool = span.enter();
             let started = Instant::now();
             let outcome: Result<Value, String> = match tool {
                 Some(tool) => tool.invoke(&intent.args).map_err(|err| err.to_string()),
@@ -1329,6 +1395,11 @@ impl Agent {
                     .map_err(|err| err.to_string()),
             };
             let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+            span.record("duration_ms", duration_ms);
+            match &outcome {
+                Ok(result) => span.record("bytes", result.to_string().len()),
+                Err(err) => span.record("error", err.as_str()),
+            };
             let action = match outcome {
                 Ok(result) => {
                     self.record(
@@ -1456,7 +1527,7 @@ impl Agent {
         let generate = remedy::remedy_request(request, &candidates, &restart);
         let intents = clock
             .model(|| {
-                worker.generate(&generate, &mut |text| {
+                crate::observe::generate(&worker, "remedy", &generate, &mut |text| {
                     progress(Progress::PlanToken(text));
                     ControlFlow::Continue(())
                 })
@@ -1613,13 +1684,13 @@ impl Agent {
         generate: &airlock_llm::GenerateRequest,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Result<String, AgentError>, AgentError> {
+        let _answer = tracing::info_span!("answer").entered();
         let generated = self.model_worker().and_then(|worker| {
-            worker
-                .generate(generate, &mut |text| {
-                    progress(Progress::AnswerToken(text));
-                    ControlFlow::Continue(())
-                })
-                .map_err(AgentError::from)
+            crate::observe::generate(&worker, "answer", generate, &mut |text| {
+                progress(Progress::AnswerToken(text));
+                ControlFlow::Continue(())
+            })
+            .map_err(AgentError::from)
         });
         match generated {
             Ok(generation) => Ok(Ok(generation.text.trim().to_owned())),
@@ -1632,6 +1703,14 @@ impl Agent {
                 Ok(Err(err))
             }
         }
+    }
+
+    /// Records this agent's principal on `span` as its audit pseudonym (never the name).
+    fn observe_principal(&self, span: &tracing::Span) {
+        match self.store().pseudonym_of(self.principal()) {
+            Ok(pseudonym) => span.record("principal", pseudonym.as_str()),
+            Err(err) => span.record("principal", format!("unavailable: {err}").as_str()),
+        };
     }
 
     pub(crate) fn record(

@@ -93,7 +93,14 @@ impl Agent {
         conversation: &str,
         entry: &PlannedIntent,
         approver_group: &str,
+        requester: &str,
     ) -> Result<String, AgentError> {
+        let _approval = tracing::info_span!(
+            "approval.requested",
+            approval_id = %entry.decision.id,
+            approver_group,
+        )
+        .entered();
         let minutes = self.governance.approvals_config().expire_after_minutes;
         let expires_at = OffsetDateTime::now_utc()
             + time::Duration::minutes(i64::try_from(minutes).unwrap_or(i64::MAX / 60));
@@ -106,7 +113,7 @@ impl Agent {
             id: &id,
             trace_id: trace.as_str(),
             conversation_id: conversation,
-            requester: self.principal(),
+            requester,
             tool: &entry.intent.tool,
             args: &args,
             decision: &decision,
@@ -119,7 +126,7 @@ impl Agent {
             trace,
             EventKind::ApprovalRequested,
             json!({"approval_id": id, "tool": entry.intent.tool, "args": args,
-                   "requester": self.principal(), "approver_group": approver_group,
+                   "requester": requester, "approver_group": approver_group,
                    "risk": entry.decision.risk, "expires_at": expires_at}),
         )?;
         Ok(id)

@@ -65,6 +65,9 @@ pub enum AgentError {
     /// message says why and what to do.
     #[error("{0}")]
     Admin(String),
+    /// The request traces or the metrics could not be read or rendered.
+    #[error(transparent)]
+    Telemetry(#[from] airlock_telemetry::TelemetryError),
     /// An offline update bundle was refused, or its package did not install.
     #[error(transparent)]
     Update(#[from] airlock_update::UpdateError),

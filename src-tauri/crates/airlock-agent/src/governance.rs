@@ -31,6 +31,26 @@ pub(crate) struct RequestRef<'a> {
     pub session: &'a str,
 }
 
+/// Who a decision is for: a principal, with the directory's roles and groups or with those a
+/// source an admin vouched for states (a batch file an admin runs).
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    /// The login name or agent profile.
+    pub principal: String,
+    /// The stated roles and groups; `None`: the directory's entry.
+    pub stated: Option<airlock_policy::directory::Member>,
+}
+
+impl Caller {
+    /// `principal` as the directory knows it.
+    pub fn directory(principal: &str) -> Self {
+        Self {
+            principal: principal.to_owned(),
+            stated: None,
+        }
+    }
+}
+
 /// The governor, the token issuer and the executor's verifier, for one principal.
 pub(crate) struct Governance {
     /// Replaced whole when an admin saves the policy.
@@ -71,13 +91,29 @@ impl Governance {
     /// Admits `request` (trace `request_id`) before anything is planned: the principal is
     /// known and not blacklisted, and the text passes the injection screen.
     pub fn admit(&self, request_id: &str, request: &str, session: &str, store: &Store) -> Decision {
-        let context = CallContext {
-            request_id: Some(request_id.to_owned()),
-            request_text: Some(request.to_owned()),
-            ..CallContext::new(session, now())
+        let caller = Caller::directory(&self.principal);
+        let request = RequestRef {
+            id: request_id,
+            text: request,
+            session,
         };
-        self.governor()
-            .admit(&self.principal, &context, &StoreLedger(store))
+        self.admit_for(&caller, request, &StoreLedger(store))
+    }
+
+    /// As [`Governance::admit`], for `caller` with `ledger`'s spend and standings.
+    pub fn admit_for(
+        &self,
+        caller: &Caller,
+        request: RequestRef<'_>,
+        ledger: &dyn Ledger,
+    ) -> Decision {
+        let context = CallContext {
+            request_id: Some(request.id.to_owned()),
+            request_text: Some(request.text.to_owned()),
+            identity: caller.stated.clone(),
+            ..CallContext::new(request.session, now())
+        };
+        self.governor().admit(&caller.principal, &context, ledger)
     }
 
     /// What this principal may retrieve from the plant's documents.
@@ -97,6 +133,27 @@ impl Governance {
         request: RequestRef<'_>,
         store: &Store,
     ) -> Decision {
+        let caller = Caller::directory(&self.principal);
+        self.decide_for(
+            &caller,
+            intent,
+            confidence,
+            tainted,
+            request,
+            &StoreLedger(store),
+        )
+    }
+
+    /// As [`Governance::decide`], for `caller` with `ledger`'s spend and standings.
+    pub fn decide_for(
+        &self,
+        caller: &Caller,
+        intent: &Intent,
+        confidence: Option<Confidence>,
+        tainted: std::collections::BTreeSet<String>,
+        request: RequestRef<'_>,
+        ledger: &dyn Ledger,
+    ) -> Decision {
         let context = CallContext {
             session: request.session.to_owned(),
             request_id: Some(request.id.to_owned()),
@@ -104,13 +161,46 @@ impl Governance {
             confidence,
             tainted,
             now: now(),
+            identity: caller.stated.clone(),
         };
         let call = Call {
-            principal: &self.principal,
+            principal: &caller.principal,
             tool: &intent.tool,
             args: &intent.args,
         };
-        self.governor().decide(&call, &context, &StoreLedger(store))
+        let span = tracing::info_span!(
+            "governor",
+            tool = %intent.tool,
+            outcome = tracing::field::Empty,
+            rule = tracing::field::Empty,
+            risk = tracing::field::Empty,
+        );
+        let _governor = span.enter();
+        let decision = self.governor().decide(&call, &context, ledger);
+        span.record("outcome", decision.outcome.name());
+        span.record("risk", decision.risk.to_string().as_str());
+        if let Some(rule) = &decision.deciding_rule {
+            span.record("rule", rule.as_str());
+        }
+        decision
+    }
+
+    /// The system a call of `tool` with `args` touches, as the governor resolves it: the
+    /// tool's resource argument, else its default resource.
+    pub fn service_of(
+        &self,
+        tool: &str,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Option<String> {
+        let governor = self.governor();
+        let rules = governor.bundle().guards.tools.get(tool)?;
+        rules
+            .resource_param
+            .as_deref()
+            .and_then(|param| args.get(param))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| rules.default_resource.clone())
     }
 
     /// The amount an intent moves, when its tool carries one.
@@ -296,7 +386,7 @@ fn now() -> OffsetDateTime {
 }
 
 /// The store as the governor's ledger: the spend ledger and principal standings.
-struct StoreLedger<'a>(&'a Store);
+pub(crate) struct StoreLedger<'a>(pub &'a Store);
 
 fn rfc3339(at: OffsetDateTime) -> Result<String, LedgerError> {
     at.to_offset(time::UtcOffset::UTC)

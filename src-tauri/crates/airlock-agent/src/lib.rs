@@ -8,6 +8,7 @@ mod admin;
 mod agent;
 mod answer;
 mod approvals;
+mod batch;
 mod checks;
 mod connections;
 mod conversation;
@@ -16,6 +17,7 @@ mod error;
 mod events;
 mod governance;
 mod library;
+mod observe;
 mod planner;
 mod policy_admin;
 mod preselect;
@@ -24,6 +26,8 @@ mod request;
 mod sandboxed;
 mod scenario;
 mod status;
+mod subjects;
+pub mod telemetry;
 mod timing;
 mod tools;
 mod updates;
@@ -36,7 +40,7 @@ pub use admin::{
 };
 pub use agent::{
     os_principal, Action, Agent, AgentConfig, AskOutcome, AuditRef, Compensation, Draft, PlanStop,
-    PlannedIntent, Progress, TypedCall, AUDIT_KEY, MAX_TYPED_CALLS,
+    PlanUsage, PlannedIntent, Progress, TypedCall, AUDIT_KEY, MAX_TYPED_CALLS,
 };
 pub use airlock_llm::registry::{
     default_models_dir, model_status, ModelInfo, ModelSource, ModelStatus,
@@ -49,6 +53,11 @@ pub use airlock_store::{
     DocumentSummary, ExportFormat, LocalAccount, OpenedChunk, StoredMessage,
 };
 pub use approvals::{ApprovalError, ApprovalOutcome, Approver, ADMIN_ROLE, MIN_PASSPHRASE_CHARS};
+pub use batch::{
+    parse_batch, BatchEntry, BatchFileError, BatchReport, BatchRequest, BatchSummary, Executed,
+    IdentitySource, InvalidEntry, MultiDecision, SubDecision, SubStatus, MAX_BATCH_BYTES,
+    MAX_BATCH_REQUESTS,
+};
 pub use checks::{Check, CheckStatus, Checkup};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
@@ -62,6 +71,7 @@ pub use preselect::{Preselection, ALWAYS_OFFERED};
 pub use request::{check_request, read_request, RequestError, MAX_REQUEST_BYTES};
 pub use scenario::{load_scenarios, AfterPrompt, Expectation, Judgement, Scenario, ScenarioError};
 pub use status::{AppStatus, ModelPart, PartStatus};
+pub use subjects::SubjectErasure;
 pub use timing::Timings;
 pub use tools::ToolRegistry;
 pub use updates::{UpdateInstalled, UpdateView, CURRENT_VERSION};

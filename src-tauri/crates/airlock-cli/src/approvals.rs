@@ -12,12 +12,12 @@ use crate::ask::Printer;
 use crate::paths::Paths;
 
 /// Reads passphrases: prompts on a terminal, lines of stdin otherwise.
-struct Passphrases {
+pub(crate) struct Passphrases {
     lines: Option<io::StdinLock<'static>>,
 }
 
 impl Passphrases {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             lines: (!io::stdin().is_terminal()).then(|| io::stdin().lock()),
         }
@@ -39,7 +39,7 @@ impl Passphrases {
     }
 
     /// Signs `name` in with the next passphrase.
-    fn sign_in(&mut self, agent: &Agent, name: &str) -> anyhow::Result<Approver> {
+    pub(crate) fn sign_in(&mut self, agent: &Agent, name: &str) -> anyhow::Result<Approver> {
         let passphrase = self.read(&format!("passphrase for `{name}` (not shown): "))?;
         Ok(agent.sign_in(name, &passphrase)?)
     }

@@ -4,16 +4,21 @@
 mod approvals;
 mod ask;
 mod audit;
+mod batch;
+mod compliance;
 mod demo;
 mod demo_sap;
 mod docs;
 mod doctor;
+mod evidence;
 mod mcp;
 mod models;
 mod paths;
 mod policy;
 mod sandbox;
 mod sim;
+mod subjects;
+mod telemetry;
 mod update;
 mod vault;
 
@@ -23,6 +28,8 @@ use std::process::ExitCode;
 use airlock_core::{Classification, Mode};
 use airlock_rag::RetrievalMode;
 use clap::{Parser, Subcommand};
+
+pub use telemetry::init_logging;
 
 /// Airlock: an air-gapped operations assistant. The local model proposes, Airlock decides,
 /// and every step is recorded.
@@ -170,6 +177,40 @@ enum Command {
     /// update key installed with Airlock, then installed.
     #[command(subcommand)]
     Update(UpdateCommand),
+    /// Decide a file of requests from several people in one run (JSON array or JSON Lines of
+    /// {id, user, role, department, groups, text[, calls]}): one decision per intent of each
+    /// request, and a summary. The file's identities are trusted only when an admin signs in
+    /// (--as); otherwise every request is decided as you.
+    Batch {
+        /// The batch file (`-`: stdin).
+        #[arg(long, value_name = "FILE")]
+        input: PathBuf,
+        /// Write the decisions here (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// `plan` decides and runs nothing; `execute` runs the approved calls and queues the
+        /// rest for approval.
+        #[arg(long, default_value = "plan")]
+        mode: Mode,
+        /// The admin who vouches for the file's identities (their passphrase is asked).
+        #[arg(long = "as", value_name = "ADMIN")]
+        admin: Option<String>,
+    },
+    /// Request traces: the span tree of one request with its timings (kept as OTLP/JSON in
+    /// the data directory's traces/).
+    #[command(subcommand)]
+    Trace(telemetry::TraceCommand),
+    /// The counters and histograms (requests, decisions by outcome and rule, approvals, tool
+    /// latency, tokens/s, sandbox runs, errors) in the Prometheus text format.
+    Metrics {
+        /// Print the underlying counts as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evidence for auditors (a signed package of the audit log, policies and approvals) and
+    /// the data-protection requests of one person (export, erasure).
+    #[command(subcommand)]
+    Compliance(compliance::ComplianceCommand),
 }
 
 #[derive(Subcommand)]
@@ -461,15 +502,13 @@ pub fn run() -> ExitCode {
     if let Some(code) = airlock_agent::serve_worker_if_requested() {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
     let paths = paths::Paths::resolve(&cli);
+    let _traces = init_logging(
+        &paths.data_dir,
+        tracing_subscriber::EnvFilter::try_from_env("AIRLOCK_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    );
     let result = match cli.command {
         Command::Ask {
             text,
@@ -574,6 +613,15 @@ pub fn run() -> ExitCode {
             update::verify(&paths, &file, json)
         }
         Command::Update(UpdateCommand::Apply { file }) => update::apply(&paths, &file),
+        Command::Batch {
+            input,
+            output,
+            mode,
+            admin,
+        } => batch::run(&paths, &input, output.as_deref(), mode, admin.as_deref()),
+        Command::Trace(command) => telemetry::trace(&paths, command),
+        Command::Metrics { json } => telemetry::metrics(&paths, json),
+        Command::Compliance(command) => compliance::run(&paths, command),
         Command::Vault(VaultCommand::Remove { name }) => vault::remove(&paths, &name),
         Command::Vault(VaultCommand::Test { name }) => vault::test(&paths, &name),
         Command::Docs(DocsCommand::Add {

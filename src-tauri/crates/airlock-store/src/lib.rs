@@ -40,8 +40,10 @@ mod conversations;
 mod documents;
 mod error;
 mod events;
+mod evidence;
 mod export;
 mod knn;
+mod metrics;
 mod migrations;
 mod open;
 pub mod redact;
@@ -49,6 +51,7 @@ mod search;
 mod settings;
 mod spend;
 mod standing;
+pub mod subjects;
 mod vec_extension;
 mod verify;
 mod write;
@@ -63,10 +66,16 @@ pub use documents::{
 };
 pub use error::StoreError;
 pub use events::StoredEvent;
+pub use evidence::{audit_checkpoint_message, AuditRow, CheckpointRecord};
 pub use export::ExportFormat;
+pub use metrics::{LabelledCount, MetricsSnapshot, Observation};
 pub use open::{default_data_dir, Store, StoreOptions, DATABASE_FILE};
 pub use redact::Redactor;
 pub use search::{ChunkHit, ChunkRecord, Clearance, OpenedChunk, SearchFilter, MAX_SEARCH_RESULTS};
 pub use spend::SpendStatus;
 pub use standing::PrincipalStanding;
+pub use subjects::{
+    is_identity_key, ErasureReport, SubjectConversation, SubjectDocument, SubjectDocumentVersion,
+    SubjectExport, SubjectSpend, IDENTITY_KEYS, KIND_IDENTITY_KEYS, PSEUDONYM_PREFIX,
+};
 pub use verify::{AuditProblem, AuditProblemKind, AuditReport};
