@@ -29,12 +29,7 @@ pub(crate) fn check<'d>(
         ));
     }
     if let Some(until) = blacklisted_until {
-        return Err(Finding::deny(
-            Layer::Identity,
-            "identity.blacklisted",
-            format!("`{principal}` is blacklisted until {until} after repeated prompt-injection attempts; ask an admin to review the audit log"),
-            Risk::Critical,
-        ));
+        return Err(blacklisted(principal, until));
     }
     let what = match kind {
         PrincipalKind::User => "user",
@@ -54,6 +49,16 @@ pub(crate) fn check<'d>(
             Risk::Low,
         ),
     ))
+}
+
+/// The denial of a blacklisted principal.
+fn blacklisted(principal: &str, until: OffsetDateTime) -> Finding {
+    Finding::deny(
+        Layer::Identity,
+        "identity.blacklisted",
+        format!("`{principal}` is blacklisted until {until} after repeated prompt-injection attempts; ask an admin to review the audit log"),
+        Risk::Critical,
+    )
 }
 
 /// Admits `principal` with the roles and groups `stated` for it by a source an admin vouched
@@ -82,12 +87,7 @@ pub(crate) fn check_asserted<'m>(
         ));
     }
     if let Some(until) = blacklisted_until {
-        return Err(Finding::deny(
-            Layer::Identity,
-            "identity.blacklisted",
-            format!("`{principal}` is blacklisted until {until} after repeated prompt-injection attempts; ask an admin to review the audit log"),
-            Risk::Critical,
-        ));
+        return Err(blacklisted(principal, until));
     }
     let groups = if stated.groups.is_empty() {
         String::new()
