@@ -105,7 +105,7 @@ test-rust: ui
 test: export AIRLOCK_REQUIRE_DOCKER := 1
 test: setup test-ui test-scripts test-rust
 
-bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop
+bench: bench-governor bench-sandbox bench-connectors bench-embed bench-rag bench-desktop bench-batch
 	@bin="$$(bash scripts/build_llama_bench.sh | tail -n 1)" && \
 		LLAMA_BENCH="$$bin" $(CARGO) bench --workspace --bench generation
 
@@ -122,6 +122,12 @@ bench-desktop: setup ui
 # rates (criterion; no model needed).
 bench-governor: setup ui
 	$(CARGO) bench -p airlock-policy -p airlock-store --bench governor --bench audit
+
+# `airlock batch` in plan mode: a 1,000-request file with stated calls (the governor's path)
+# and BATCH_MODEL_REQUESTS (default 100) text requests the default model plans.
+bench-batch: setup ui
+	$(CARGO) build --release -p airlock-cli
+	bash scripts/bench_batch.sh $(TARGET_DIR)/release/airlock models/SmolLM2-135M-Instruct.Q4_1.gguf
 
 # Our sandbox runner's round trip next to `docker run --rm` with the same flags.
 bench-sandbox: export AIRLOCK_REQUIRE_DOCKER := 1
