@@ -48,6 +48,7 @@ const APP_COMMANDS: &[&str] = &[
     "pick_update_file",
     "verify_update",
     "apply_update",
+    "metrics_snapshot",
 ];
 
 fn main() {

@@ -10,6 +10,7 @@ pub mod chat;
 pub mod connections;
 pub mod first_run;
 pub mod library;
+pub mod metrics;
 pub mod models;
 pub mod updates;
 

@@ -8,6 +8,7 @@ import { ApprovalsTab } from "./approvals/ApprovalsTab";
 import { AuditTab } from "./audit/AuditTab";
 import { CredentialsTab } from "./credentials/CredentialsTab";
 import { DocumentsTab } from "./documents/DocumentsTab";
+import { MetricsTab } from "./metrics/MetricsTab";
 import { ModelsTab } from "./models/ModelsTab";
 import { PlaygroundTab } from "./playground/PlaygroundTab";
 import { PolicyTab } from "./policy/PolicyTab";
@@ -26,6 +27,7 @@ const TABS: TabSpec[] = [
   { id: "credentials", label: "Credentials", render: () => <CredentialsTab /> },
   { id: "users", label: "Users", render: () => <UsersTab /> },
   { id: "updates", label: "Updates", render: () => <UpdatesTab /> },
+  { id: "metrics", label: "Metrics", render: () => <MetricsTab /> },
 ];
 
 /**
