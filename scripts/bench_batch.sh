@@ -16,7 +16,7 @@ run() { # label file count
     local data="$work/data-$1" start end
     mkdir -p "$data"
     printf 'correct horse battery staple\n' |
-        "$bin" --data-dir "$data" users add boss --role admin >/dev/null
+        "$bin" --data-dir "$data" users add boss --role admin >/dev/null 2>&1
     start=$(date +%s.%N)
     printf 'correct horse battery staple\n' |
         "$bin" --data-dir "$data" ${model:+--model "$model"} batch --input "$2" \
