@@ -1233,15 +1233,7 @@ impl Agent {
             generation.usage.completion_tokens,
             &self.tools,
         )?;
-        let model = worker
-            .loaded_model()
-            .and_then(|model| {
-                model
-                    .path
-                    .file_name()
-                    .map(|name| name.to_string_lossy().into_owned())
-            })
-            .unwrap_or_default();
+        let model = crate::observe::model_file_name(&worker);
         Ok(Draft {
             intents: plan.intents,
             offered: offered.into_iter().map(|spec| spec.name).collect(),

@@ -367,6 +367,17 @@ impl Governance {
         intent: &Intent,
         decision: &Decision,
     ) -> Result<(), AgentError> {
+        self.record_spend_of(&self.principal, store, intent, decision)
+    }
+
+    /// As [`Governance::record_spend`], for `principal`'s call.
+    pub fn record_spend_of(
+        &self,
+        principal: &str,
+        store: &Store,
+        intent: &Intent,
+        decision: &Decision,
+    ) -> Result<(), AgentError> {
         let Some(cents) = self.amount_cents(intent) else {
             return Ok(());
         };
@@ -375,7 +386,7 @@ impl Governance {
         } else {
             SpendStatus::Pending
         };
-        store.record_spend(&self.principal, cents, status, &decision.id, &intent.tool)?;
+        store.record_spend(principal, cents, status, &decision.id, &intent.tool)?;
         Ok(())
     }
 }

@@ -55,14 +55,7 @@ pub(crate) fn generate(
     );
     let _entered = span.enter();
     let generated = worker.generate(request, on_text);
-    if let Some(model) = worker.loaded_model() {
-        let name = model
-            .path
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        span.record("model", name.as_str());
-    }
+    span.record("model", model_file_name(worker).as_str());
     match &generated {
         Ok(generation) => {
             let usage = &generation.usage;
@@ -83,4 +76,17 @@ pub(crate) fn generate(
         }
     }
     generated
+}
+
+/// The file name of the model `worker` runs (empty before it loaded one).
+pub(crate) fn model_file_name(worker: &ModelWorker) -> String {
+    worker
+        .loaded_model()
+        .and_then(|model| {
+            model
+                .path
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default()
 }

@@ -223,7 +223,8 @@ impl Store {
             .transpose()
     }
 
-    fn stored_event(
+    /// A raw row as handed out: its payload's pseudonyms of live subjects resolved.
+    pub(crate) fn stored_event(
         &self,
         subjects: &Subjects,
         (seq, trace_id, kind, payload, created_at): RawEvent,
@@ -249,9 +250,10 @@ impl Store {
 }
 
 /// An event row as SQLite holds it: seq, trace id, kind, payload text, creation time.
-type RawEvent = (i64, String, String, String, String);
+pub(crate) type RawEvent = (i64, String, String, String, String);
 
-fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+/// Reads a `seq, trace_id, kind, payload, created_at` row.
+pub(crate) fn raw_event(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
     Ok((
         row.get(0)?,
         row.get(1)?,

@@ -221,29 +221,11 @@ impl Store {
             )
             .map_err(|err| self.error(err))?;
         let rows = stmt
-            .query_map([kind.as_str()], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                    row.get::<_, String>(4)?,
-                ))
-            })
+            .query_map([kind.as_str()], crate::events::raw_event)
             .map_err(|err| self.error(err))?;
         let subjects = self.subjects()?;
-        let mut events = Vec::new();
-        for row in rows {
-            let (seq, trace_id, kind, payload, created_at) = row.map_err(|err| self.error(err))?;
-            events.push(StoredEvent {
-                payload: self.resolved_payload(&subjects, seq, &payload)?,
-                seq,
-                trace_id,
-                kind,
-                created_at,
-            });
-        }
-        Ok(events)
+        rows.map(|row| self.stored_event(&subjects, row.map_err(|err| self.error(err))?))
+            .collect()
     }
 
     /// The public key of the newest signed checkpoint: the key this installation signs its

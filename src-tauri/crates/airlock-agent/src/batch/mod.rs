@@ -22,7 +22,6 @@ use std::time::Instant;
 use airlock_core::{Confidence, EventKind, Intent, Mode, TraceId};
 use airlock_policy::directory::Member;
 use airlock_policy::{Decision, Ledger, LedgerError, Outcome, Risk, Standing};
-use airlock_store::SpendStatus;
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -317,29 +316,21 @@ impl Agent {
                     &ledger,
                 )
             };
-            if let (Some(cents), true) = (
-                self.governance.amount_cents(&intent),
-                matches!(
-                    decision.outcome,
-                    Outcome::Allow | Outcome::RequireApproval { .. }
-                ),
+            if matches!(
+                decision.outcome,
+                Outcome::Allow | Outcome::RequireApproval { .. }
             ) {
-                match run.mode {
-                    Mode::Plan => *run.spent.entry(caller.principal.clone()).or_default() += cents,
-                    Mode::Execute => {
-                        let status = if decision.is_allow() {
-                            SpendStatus::Approved
-                        } else {
-                            SpendStatus::Pending
-                        };
-                        store.record_spend(
-                            &caller.principal,
-                            cents,
-                            status,
-                            &decision.id,
-                            &intent.tool,
-                        )?;
+                match (run.mode, self.governance.amount_cents(&intent)) {
+                    (Mode::Plan, Some(cents)) => {
+                        *run.spent.entry(caller.principal.clone()).or_default() += cents;
                     }
+                    (Mode::Plan, None) => {}
+                    (Mode::Execute, _) => self.governance.record_spend_of(
+                        &caller.principal,
+                        &store,
+                        &intent,
+                        &decision,
+                    )?,
                 }
             }
             decision
