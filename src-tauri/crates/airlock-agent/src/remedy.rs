@@ -141,14 +141,14 @@ pub(crate) fn remedy_request(
         restart.name, restart.description, restart.name
     );
     GenerateRequest {
-        messages: vec![
-            ChatMessage::new(Role::System, system),
-            ChatMessage::new(Role::User, request.to_owned()),
-        ],
-        max_tokens: MAX_REMEDY_TOKENS,
-        stop: Vec::new(),
         json_schema: Some(remedy_schema(candidates)),
-        ignore_eos: false,
+        ..GenerateRequest::text(
+            vec![
+                ChatMessage::new(Role::System, system),
+                ChatMessage::new(Role::User, request.to_owned()),
+            ],
+            MAX_REMEDY_TOKENS,
+        )
     }
 }
 

@@ -22,11 +22,14 @@ use llama_cpp_2::LlamaModelLoadError;
 use crate::stop::StopScanner;
 use crate::text::Utf8Stream;
 use crate::{
-    gguf, ChatMessage, GenerateRequest, Generation, LlmError, LoadedModel, StopReason, Usage,
+    gguf, ChatMessage, GenerateRequest, Generation, LlmError, LoadedModel, ScoreRequest, Scores,
+    StopReason, Usage,
 };
 
 /// Prompt tokens decoded per llama.cpp batch.
 const BATCH: u32 = 512;
+/// Continuations scored side by side, one KV-cache sequence each (sequence 0 is the prompt's).
+const SCORED_SEQUENCES: usize = 32;
 
 /// The process-wide llama.cpp backend (it may be initialised once per process).
 fn backend() -> Result<&'static LlamaBackend, LlmError> {
@@ -110,7 +113,11 @@ impl Engine {
             .with_n_batch(BATCH)
             .with_n_ubatch(BATCH)
             .with_n_threads(threads)
-            .with_n_threads_batch(threads);
+            .with_n_threads_batch(threads)
+            // One cache shared by every sequence: scoring's side sequences reuse the prompt's
+            // cells instead of splitting the context between sequences.
+            .with_n_seq_max(u32::try_from(SCORED_SEQUENCES + 1).unwrap_or(u32::MAX))
+            .with_kv_unified(true);
         let ctx = self
             .model
             .new_context(backend()?, params)
@@ -182,7 +189,8 @@ impl Session<'_> {
         on_text: &mut dyn FnMut(&str),
     ) -> Result<Generation, LlmError> {
         let started = Instant::now();
-        let prompt = self.engine.render_prompt(&request.messages)?;
+        let mut prompt = self.engine.render_prompt(&request.messages)?;
+        prompt.push_str(&request.prefix);
         let tokens = self.engine.tokenize(&prompt);
         let budget = tokens.len() + request.max_tokens as usize;
         if tokens.is_empty() || budget > self.n_ctx as usize {
@@ -269,17 +277,149 @@ impl Session<'_> {
         })
     }
 
+    /// Scores each continuation of `request` after its prompt and prefix: the log-probability
+    /// the model gives its tokens. The shared prompt is processed once (and its KV cache stays
+    /// for the next request); the continuations are then decoded together, each in a sequence
+    /// of its own that shares the prompt's cache, so none sees another.
+    ///
+    /// # Errors
+    /// [`LlmError::ContextOverflow`] or [`LlmError::Generation`].
+    pub fn score(&mut self, request: &ScoreRequest) -> Result<Scores, LlmError> {
+        let started = Instant::now();
+        let head = format!(
+            "{}{}",
+            self.engine.render_prompt(&request.messages)?,
+            request.prefix
+        );
+        let head_tokens = self.engine.tokenize(&head);
+        // Each continuation's tokens start where its tokenisation leaves the head's (a token
+        // merging the head's last characters with the continuation's first counts as the
+        // continuation's); all of them share the head's first `shared` tokens.
+        let candidates: Vec<Candidate> = request
+            .continuations
+            .iter()
+            .map(|continuation| {
+                let tokens = self.engine.tokenize(&format!("{head}{continuation}"));
+                let own_from = common_prefix(&head_tokens, &tokens).clamp(1, tokens.len().max(1));
+                Candidate { tokens, own_from }
+            })
+            .collect();
+        let shared = candidates
+            .iter()
+            .map(|c| c.own_from)
+            .min()
+            .unwrap_or(head_tokens.len())
+            .clamp(1, head_tokens.len().max(1));
+        let cells = shared
+            + candidates
+                .iter()
+                .map(|c| c.tokens.len().saturating_sub(shared))
+                .sum::<usize>();
+        if head_tokens.is_empty() || cells > self.n_ctx as usize {
+            return Err(LlmError::ContextOverflow {
+                prompt_tokens: cells,
+                max_tokens: 0,
+                n_ctx: self.n_ctx,
+            });
+        }
+        let reused = self.process_prompt(&head_tokens[..shared])?;
+        let after_shared = LogSoftmax::of(self.ctx.get_logits_ith(-1));
+        let mut log_probs: Vec<f64> = candidates
+            .iter()
+            .map(|c| match c.tokens.get(shared) {
+                Some(&first) if c.own_from == shared => after_shared.at(first),
+                _ => 0.0,
+            })
+            .collect();
+        let mut group_start = 0;
+        while group_start < candidates.len() {
+            let group_end = self.score_group(&candidates, group_start, shared, &mut log_probs)?;
+            group_start = group_end;
+        }
+        Ok(Scores {
+            log_probs,
+            usage: Usage {
+                prompt_tokens: u32::try_from(head_tokens.len()).unwrap_or(u32::MAX),
+                cached_prompt_tokens: u32::try_from(reused).unwrap_or(u32::MAX),
+                completion_tokens: u32::try_from(cells - shared).unwrap_or(u32::MAX),
+                prompt_ms: started.elapsed().as_secs_f64() * 1000.0,
+                decode_ms: 0.0,
+                first_token_ms: 0.0,
+            },
+        })
+    }
+
+    /// Decodes, in one batch, the candidates from `start` on that fit (one sequence each, at
+    /// most [`SCORED_SEQUENCES`] and [`BATCH`] tokens), adds their tokens' log-probabilities to
+    /// `log_probs`, frees their sequences, and returns where the next group starts.
+    fn score_group(
+        &mut self,
+        candidates: &[Candidate],
+        start: usize,
+        shared: usize,
+        log_probs: &mut [f64],
+    ) -> Result<usize, LlmError> {
+        let mut batch = LlamaBatch::new(BATCH as usize, 1);
+        // (candidate, its first batch index) for each candidate in this group.
+        let mut members: Vec<(usize, usize)> = Vec::new();
+        let mut end = start;
+        let mut used = 0usize;
+        while end < candidates.len() && members.len() < SCORED_SEQUENCES {
+            // Every token but the last is decoded; each one's logits score the next.
+            let inputs = candidates[end].tokens.len().saturating_sub(shared + 1);
+            if used + inputs > BATCH as usize && !members.is_empty() {
+                break;
+            }
+            if inputs > BATCH as usize {
+                return Err(LlmError::Generation(format!(
+                    "a continuation of {inputs} tokens is longer than one batch ({BATCH})"
+                )));
+            }
+            let seq = i32::try_from(members.len() + 1).unwrap_or(i32::MAX);
+            let shared_end = u32::try_from(shared).unwrap_or(u32::MAX);
+            self.ctx
+                .copy_kv_cache_seq(0, seq, Some(0), Some(shared_end))
+                .map_err(|err| LlmError::Generation(err.to_string()))?;
+            let tokens = &candidates[end].tokens;
+            let inputs_range = shared..tokens.len().saturating_sub(1);
+            for (j, &token) in tokens.get(inputs_range).unwrap_or(&[]).iter().enumerate() {
+                let pos = i32::try_from(shared + j).unwrap_or(i32::MAX);
+                batch
+                    .add(token, pos, &[seq], true)
+                    .map_err(|err| LlmError::Generation(err.to_string()))?;
+            }
+            members.push((end, used));
+            used += inputs;
+            end += 1;
+        }
+        if used > 0 {
+            self.ctx
+                .decode(&mut batch)
+                .map_err(|err| LlmError::Generation(format!("decode failed: {err}")))?;
+        }
+        for (slot, &(index, first)) in members.iter().enumerate() {
+            let candidate = &candidates[index];
+            let scored = candidate.tokens.get(shared + 1..).unwrap_or(&[]);
+            for (j, &next) in scored.iter().enumerate() {
+                if shared + 1 + j < candidate.own_from {
+                    continue;
+                }
+                let at = i32::try_from(first + j).unwrap_or(i32::MAX);
+                log_probs[index] += LogSoftmax::of(self.ctx.get_logits_ith(at)).at(next);
+            }
+            let seq = u32::try_from(slot + 1).unwrap_or(u32::MAX);
+            self.ctx
+                .clear_kv_cache_seq(Some(seq), None, None)
+                .map_err(|err| LlmError::Generation(err.to_string()))?;
+        }
+        Ok(end)
+    }
+
     /// Brings the KV cache to `tokens`, reusing the longest common prefix with what is cached,
     /// and leaves the logits of the last prompt token ready. Returns the number of reused tokens.
     fn process_prompt(&mut self, tokens: &[LlamaToken]) -> Result<usize, LlmError> {
-        let common = self
-            .cached
-            .iter()
-            .zip(tokens)
-            .take_while(|(a, b)| a == b)
-            .count()
-            // At least one token must be decoded to produce logits.
-            .min(tokens.len() - 1);
+        // At least one token must be decoded to produce logits.
+        let common = common_prefix(&self.cached, tokens).min(tokens.len() - 1);
         let keep = u32::try_from(common).unwrap_or(u32::MAX);
         let cleared = self
             .ctx
@@ -433,6 +573,47 @@ fn greedy_under_grammar(
         .ok_or_else(|| LlmError::Grammar("the grammar allows no next token".into()))
 }
 
+/// The length of the longest common prefix of `a` and `b`.
+fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// One continuation being scored: its whole tokenisation (head included) and where its own
+/// tokens start.
+struct Candidate {
+    tokens: Vec<LlamaToken>,
+    own_from: usize,
+}
+
+/// A log-softmax over one position's logits, computed stably.
+struct LogSoftmax<'l> {
+    logits: &'l [f32],
+    max: f32,
+    log_sum: f64,
+}
+
+impl<'l> LogSoftmax<'l> {
+    fn of(logits: &'l [f32]) -> Self {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+        Self {
+            logits,
+            max,
+            log_sum: sum.ln(),
+        }
+    }
+
+    /// `log softmax(logits)[token]`; minus infinity for a token out of range.
+    fn at(&self, token: LlamaToken) -> f64 {
+        usize::try_from(token.0)
+            .ok()
+            .and_then(|i| self.logits.get(i))
+            .map_or(f64::NEG_INFINITY, |&l| {
+                f64::from(l - self.max) - self.log_sum
+            })
+    }
+}
+
 /// The index of the highest finite score; masked (-inf) and NaN scores never win. A plain
 /// loop: this runs over the whole vocabulary at every generated token.
 fn argmax(scores: impl Iterator<Item = (usize, f32)>) -> Option<usize> {
@@ -486,6 +667,33 @@ mod tests {
             penalty.greedy(&[-1.0, -5.0, -5.0, -0.9]).unwrap(),
             token_id(0)
         );
+    }
+
+    #[test]
+    fn log_softmax_is_normalised_and_ranks_like_the_logits() {
+        let logits = [1.0_f32, 3.0, 0.5, -2.0];
+        let probs: f64 = (0..4)
+            .map(|i| LogSoftmax::of(&logits).at(token_id(i)).exp())
+            .sum();
+        assert!((probs - 1.0).abs() < 1e-9, "{probs}");
+        assert!(LogSoftmax::of(&logits).at(token_id(1)) > LogSoftmax::of(&logits).at(token_id(0)));
+        // Shifting every logit changes nothing; huge logits do not overflow.
+        let shifted = logits.map(|l| l + 1000.0);
+        let a = LogSoftmax::of(&logits).at(token_id(2));
+        let b = LogSoftmax::of(&shifted).at(token_id(2));
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+        assert_eq!(LogSoftmax::of(&logits).at(token_id(9)), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn common_prefix_counts_equal_leading_tokens() {
+        let tokens = |ids: &[i32]| ids.iter().map(|&i| LlamaToken::new(i)).collect::<Vec<_>>();
+        assert_eq!(
+            common_prefix(&tokens(&[1, 2, 3]), &tokens(&[1, 2, 4, 5])),
+            2
+        );
+        assert_eq!(common_prefix(&tokens(&[1, 2]), &tokens(&[1, 2, 3])), 2);
+        assert_eq!(common_prefix(&tokens(&[]), &tokens(&[1])), 0);
     }
 
     #[test]

@@ -26,7 +26,8 @@ pub mod worker;
 pub use embed::{EmbedError, Embedder};
 pub use error::LlmError;
 pub use protocol::{
-    ChatMessage, GenerateRequest, Generation, LoadedModel, Role, StopReason, Usage,
+    ChatMessage, GenerateRequest, Generation, LoadedModel, Role, ScoreRequest, Scores, StopReason,
+    Usage,
 };
 pub use supervisor::{CancelHandle, ModelWorker, WorkerConfig};
 pub use worker::WORKER_ARG;

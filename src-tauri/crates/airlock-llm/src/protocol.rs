@@ -55,6 +55,10 @@ impl ChatMessage {
 pub struct GenerateRequest {
     /// The conversation; the model continues as the assistant.
     pub messages: Vec<ChatMessage>,
+    /// The start of the assistant's reply, already decided: the model continues it, and a
+    /// grammar constrains only what follows. Not part of the generated text.
+    #[serde(default)]
+    pub prefix: String,
     /// At most this many new tokens.
     pub max_tokens: u32,
     /// Generation stops before any of these strings; they are not part of the output.
@@ -75,12 +79,36 @@ impl GenerateRequest {
     pub fn text(messages: Vec<ChatMessage>, max_tokens: u32) -> Self {
         Self {
             messages,
+            prefix: String::new(),
             max_tokens,
             stop: Vec::new(),
             json_schema: None,
             ignore_eos: false,
         }
     }
+}
+
+/// How likely the model finds each of several continuations of a partly written reply: the
+/// planner's scored choice between tools.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreRequest {
+    /// The conversation; the reply being scored is the assistant's.
+    pub messages: Vec<ChatMessage>,
+    /// The start of the assistant's reply, already decided.
+    pub prefix: String,
+    /// The texts that could come next; each is scored on its own after `prefix`.
+    pub continuations: Vec<String>,
+}
+
+/// The model's scores for a [`ScoreRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scores {
+    /// Per continuation, in request order: the natural log of its probability after the
+    /// prefix (the sum over its tokens, unconstrained by any grammar).
+    pub log_probs: Vec<f64>,
+    /// Prompt tokens (prefix included), those reused from the cache, and the continuations'
+    /// tokens as `completion_tokens`; `prompt_ms` is the whole scoring time.
+    pub usage: Usage,
 }
 
 /// Why generation ended.
@@ -174,6 +202,10 @@ pub(crate) enum WorkerRequest {
         id: u64,
         request: GenerateRequest,
     },
+    Score {
+        id: u64,
+        request: ScoreRequest,
+    },
     Cancel {
         id: u64,
     },
@@ -210,6 +242,10 @@ pub(crate) enum WorkerEvent {
     Done {
         id: u64,
         generation: Generation,
+    },
+    Scored {
+        id: u64,
+        scores: Scores,
     },
     Failed {
         id: Option<u64>,

@@ -14,7 +14,9 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crate::protocol::{FailureKind, WorkerEvent, WorkerRequest};
-use crate::{gguf, GenerateRequest, Generation, LlmError, LoadedModel, WORKER_ARG};
+use crate::{
+    gguf, GenerateRequest, Generation, LlmError, LoadedModel, ScoreRequest, Scores, WORKER_ARG,
+};
 
 /// Lines of the worker's stderr kept for error messages.
 const STDERR_TAIL_LINES: usize = 12;
@@ -168,6 +170,47 @@ impl ModelWorker {
         request: &GenerateRequest,
         on_text: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Result<Generation, LlmError> {
+        let message = |id| WorkerRequest::Generate {
+            id,
+            request: request.clone(),
+        };
+        match self.exchange(&message, on_text, "while generating")? {
+            Reply::Generation(generation) => Ok(generation),
+            Reply::Scores(_) => Err(LlmError::Protocol(
+                "the worker answered a generation with scores".into(),
+            )),
+        }
+    }
+
+    /// Scores the continuations of `request` (see [`crate::engine::Session::score`]).
+    ///
+    /// # Errors
+    /// As [`Self::generate`].
+    pub fn score(&self, request: &ScoreRequest) -> Result<Scores, LlmError> {
+        let message = |id| WorkerRequest::Score {
+            id,
+            request: request.clone(),
+        };
+        match self.exchange(
+            &message,
+            &mut |_| ControlFlow::Continue(()),
+            "while scoring",
+        )? {
+            Reply::Scores(scores) => Ok(scores),
+            Reply::Generation(_) => Err(LlmError::Protocol(
+                "the worker answered a scoring request with a generation".into(),
+            )),
+        }
+    }
+
+    /// Sends one request (built from its id) to the worker, starting the worker if needed,
+    /// and waits for its reply.
+    fn exchange(
+        &self,
+        message: &dyn Fn(u64) -> WorkerRequest,
+        on_text: &mut dyn FnMut(&str) -> ControlFlow<()>,
+        during: &str,
+    ) -> Result<Reply, LlmError> {
         let mut state = lock(&self.state);
         if state.process.is_none() {
             self.spawn_and_load(&mut state)?;
@@ -178,32 +221,26 @@ impl ModelWorker {
             let process = state.process.as_mut().ok_or_else(|| {
                 LlmError::Protocol("worker vanished between start and request".into())
             })?;
-            self.run_generation(process, id, request, on_text)
+            self.run_request(process, id, &message(id), on_text)
         };
         *lock(&self.active) = None;
         match outcome {
             Outcome::Finished(result) => result,
-            Outcome::Died => Err(self.replace_worker(&mut state, "while generating", None)),
-            Outcome::Silent => Err(self.replace_worker(
-                &mut state,
-                "while generating",
-                Some(self.config.idle_timeout),
-            )),
+            Outcome::Died => Err(self.replace_worker(&mut state, during, None)),
+            Outcome::Silent => {
+                Err(self.replace_worker(&mut state, during, Some(self.config.idle_timeout)))
+            }
         }
     }
 
-    fn run_generation(
+    fn run_request(
         &self,
         process: &mut Process,
         id: u64,
-        request: &GenerateRequest,
+        message: &WorkerRequest,
         on_text: &mut dyn FnMut(&str) -> ControlFlow<()>,
     ) -> Outcome {
-        let message = WorkerRequest::Generate {
-            id,
-            request: request.clone(),
-        };
-        if send(&process.stdin, &message).is_err() {
+        if send(&process.stdin, message).is_err() {
             return Outcome::Died;
         }
         *lock(&self.active) = Some(ActiveGeneration {
@@ -222,7 +259,10 @@ impl ModelWorker {
                 Incoming::Event(WorkerEvent::Done {
                     id: from,
                     generation,
-                }) if from == id => return Outcome::Finished(Ok(generation)),
+                }) if from == id => return Outcome::Finished(Ok(Reply::Generation(generation))),
+                Incoming::Event(WorkerEvent::Scored { id: from, scores }) if from == id => {
+                    return Outcome::Finished(Ok(Reply::Scores(scores)));
+                }
                 Incoming::Event(WorkerEvent::Failed {
                     id: Some(from),
                     kind,
@@ -340,9 +380,15 @@ impl ModelWorker {
 }
 
 enum Outcome {
-    Finished(Result<Generation, LlmError>),
+    Finished(Result<Reply, LlmError>),
     Died,
     Silent,
+}
+
+/// What a finished request returned.
+enum Reply {
+    Generation(Generation),
+    Scores(Scores),
 }
 
 /// What arrived from the worker.

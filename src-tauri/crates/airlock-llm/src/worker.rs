@@ -1,4 +1,4 @@
-//! The worker process: loads a model and generates on request, speaking JSON lines on
+//! The worker process: loads a model and generates (or scores continuations) on request, speaking JSON lines on
 //! stdin/stdout. Its stdout carries nothing but protocol; diagnostics go to stderr.
 
 use std::io::{self, BufRead, Write};
@@ -49,7 +49,7 @@ pub fn serve() -> i32 {
                     requests.recv().ok()
                 }
             },
-            WorkerRequest::Generate { id, .. } => {
+            WorkerRequest::Generate { id, .. } | WorkerRequest::Score { id, .. } => {
                 fail_with(Some(id), FailureKind::BadRequest, "no model loaded".into());
                 requests.recv().ok()
             }
@@ -92,6 +92,10 @@ fn serve_model(
                     Err(err) => fail(Some(id), &err),
                 }
             }
+            WorkerRequest::Score { id, request } => match session.score(&request) {
+                Ok(scores) => emit(&WorkerEvent::Scored { id, scores }),
+                Err(err) => fail(Some(id), &err),
+            },
             WorkerRequest::Cancel { .. } => {}
             other @ (WorkerRequest::Load { .. } | WorkerRequest::Shutdown) => return Some(other),
         }

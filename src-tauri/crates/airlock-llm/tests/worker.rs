@@ -1,13 +1,14 @@
 //! The supervised worker with the real default model: streaming, budgets, stop strings,
-//! cancellation, grammar-constrained output, prompt-cache reuse, and survival of a killed or
-//! broken worker.
+//! cancellation, grammar-constrained output, prompt-cache reuse, scoring continuations, and
+//! survival of a killed or broken worker.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use airlock_llm::{
-    ChatMessage, GenerateRequest, LlmError, ModelWorker, Role, StopReason, WorkerConfig,
+    ChatMessage, GenerateRequest, LlmError, ModelWorker, Role, ScoreRequest, StopReason,
+    WorkerConfig,
 };
 use serde_json::json;
 
@@ -191,6 +192,68 @@ fn a_shared_prompt_prefix_is_processed_once() {
         second.cached_prompt_tokens,
         second.prompt_tokens
     );
+}
+
+#[test]
+fn scores_rank_continuations_as_the_models_own_greedy_choice_does() {
+    let worker = worker();
+    let messages = user("Which city is the capital of France? Reply with JSON.");
+    let cities = ["Paris", "Madrid", "Berlin", "Oslo"];
+    let constrained = GenerateRequest {
+        json_schema: Some(json!({
+            "type": "object",
+            "properties": {"city": {"enum": cities}},
+            "required": ["city"],
+            "additionalProperties": false
+        })),
+        ..GenerateRequest::text(messages.clone(), 16)
+    };
+    let (_, generation) = collect(&worker, &constrained);
+    let chosen: serde_json::Value = serde_json::from_str(&generation.text).unwrap();
+    let chosen = chosen["city"].as_str().unwrap().to_owned();
+
+    let score = |order: &[&str]| {
+        let request = ScoreRequest {
+            messages: messages.clone(),
+            prefix: r#"{"city":""#.into(),
+            continuations: order.iter().map(|city| format!("{city}\"")).collect(),
+        };
+        let scores = worker.score(&request).expect("scoring succeeds");
+        assert_eq!(scores.log_probs.len(), order.len());
+        assert!(scores.usage.completion_tokens >= order.len() as u32);
+        order
+            .iter()
+            .zip(scores.log_probs)
+            .map(|(city, lp)| ((*city).to_owned(), lp))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let forward = score(&cities);
+    assert!(
+        forward.values().all(|lp| lp.is_finite() && *lp < 0.0),
+        "{forward:?}"
+    );
+    // The cities differ in their first token, so greedy decoding under the grammar picks the
+    // one whose first token is likeliest; its whole score should lead too.
+    let best = forward
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(city, _)| city.clone())
+        .unwrap();
+    assert_eq!(best, chosen, "scores {forward:?}, greedy chose {chosen}");
+    // Each continuation is scored on its own: the order (and the cache left by the previous
+    // one) changes nothing.
+    let backward = score(&["Oslo", "Berlin", "Madrid", "Paris"]);
+    for (city, lp) in &forward {
+        assert!(
+            (lp - backward[city]).abs() < 1e-3,
+            "{city}: {lp} vs {}",
+            backward[city]
+        );
+    }
+    // And the prompt's cache is still good for a generation afterwards.
+    let (_, again) = collect(&worker, &constrained);
+    assert_eq!(again.text, generation.text);
+    assert!(again.usage.cached_prompt_tokens > 0);
 }
 
 #[test]
