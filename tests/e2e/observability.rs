@@ -149,6 +149,15 @@ fn a_planned_request_traces_the_model_and_keeps_secrets_and_personal_data_out() 
     }
     assert!(plan.2["time_to_first_token_ms"].as_f64().unwrap() > 0.0);
     assert!(plan.2["model"].as_str().unwrap().ends_with(".gguf"));
+    let scorings: Vec<&str> = spans
+        .iter()
+        .filter(|(_, name, _)| name == "llm.score")
+        .filter_map(|(_, _, attributes)| attributes["purpose"].as_str())
+        .collect();
+    assert!(
+        scorings.contains(&"plan.next") && scorings.contains(&"plan.tools"),
+        "the scored tool choice is traced: {scorings:?}"
+    );
     let governed = spans
         .iter()
         .filter(|(_, name, _)| name == "governor")

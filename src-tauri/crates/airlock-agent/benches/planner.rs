@@ -1,8 +1,9 @@
-//! `make eval-planner`: does tool preselection help the small planner models? Every request of
-//! `fixtures/planner/selection.toml` is planned by the real model through the real worker,
-//! once per setting: every tool offered; the top 4 and the top 6 by similarity (plus the
-//! always-on status read) allowed by the grammar while the prompt lists every tool; and the
-//! top 4 in both the prompt and the grammar. The table reports per setting:
+//! `make eval-planner`: do tool preselection and the scored tool choice help the small planner
+//! models? Every request of `fixtures/planner/selection.toml` is planned by the real model
+//! through the real worker, once per setting: greedy with every tool offered; greedy with the
+//! top 4 and the top 6 by similarity (plus the always-on status read) allowed by the grammar
+//! while the prompt lists every tool; greedy with the top 4 in both the prompt and the
+//! grammar; and the scored choice over every tool. The table reports per setting:
 //!
 //! - tool selection: plans whose set of tools is exactly the expected set;
 //! - expected offered: requests whose expected tools were all offered (preselection's recall);
@@ -11,7 +12,8 @@
 //! - plan latency (median and p90, ms): a prompt that changes with the request loses the
 //!   worker's cached prefix.
 //!
-//! Every plan is kept, one JSON line per request and setting, in
+//! Every plan is kept, one JSON line per request and setting (with the scored choice, also the
+//! first call's tool scores), in
 //! `target/eval-planner/plans.jsonl`. `AIRLOCK_EVAL_MODEL=path.gguf` picks the model (default:
 //! the demo model, `models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`).
 
@@ -21,7 +23,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use airlock_agent::{Agent, AgentConfig, Preselection, ALWAYS_OFFERED as ALWAYS};
+use airlock_agent::{
+    Agent, AgentConfig, Preselection, ScoredChoice, ToolChoice, ALWAYS_OFFERED as ALWAYS,
+};
 use airlock_core::Intent;
 use airlock_llm::WORKER_ARG;
 use serde::Deserialize;
@@ -80,17 +84,30 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     println!("model: {}", model.display());
     println!("cases: {}\n", cases.case.len());
 
-    let settings = [
-        ("every tool", Preselection::off()),
-        ("grammar: top 4", Preselection::top(4, ALWAYS)),
-        ("grammar: top 6", Preselection::top(6, ALWAYS)),
+    let greedy = ToolChoice::Greedy;
+    let scored = ToolChoice::Scored(ScoredChoice::default());
+    let all_settings = [
+        ("every tool", Preselection::off(), greedy),
+        ("grammar: top 4", Preselection::top(4, ALWAYS), greedy),
+        ("grammar: top 6", Preselection::top(6, ALWAYS), greedy),
         (
             "prompt: top 4",
             Preselection::top(4, ALWAYS).in_prompt_too(),
+            greedy,
         ),
+        ("scored choice", Preselection::off(), scored),
     ];
+    // `AIRLOCK_EVAL_SETTINGS=scored,every` runs only the settings whose labels start so.
+    let wanted: Option<Vec<String>> = std::env::var("AIRLOCK_EVAL_SETTINGS")
+        .ok()
+        .map(|list| list.split(',').map(|s| s.trim().to_owned()).collect());
+    let settings = all_settings.into_iter().filter(|(label, _, _)| {
+        wanted
+            .as_ref()
+            .is_none_or(|wanted| wanted.iter().any(|w| label.starts_with(w.as_str())))
+    });
     let mut rows = Vec::new();
-    for (label, preselection) in settings {
+    for (label, preselection, tool_choice) in settings {
         eprintln!("setting: {label}");
         let data = tempfile::tempdir()?;
         let mut config = AgentConfig::with_current_exe(
@@ -102,6 +119,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         config.policy_dir = repo.join("policy");
         config.worker_args = vec![WORKER_ARG.into()];
         config.preselection = preselection;
+        config.tool_choice = tool_choice;
         let agent = Agent::open(config)?;
         agent.model_worker()?;
         // One warm-up plan, so no setting pays for the model's first prompt.
@@ -117,7 +135,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 Ok(draft) => {
                     judge(&agent, case, &draft.intents, &draft.offered, &mut score);
                     json!({"setting": label, "request": case.request, "expected": case.tools,
-                           "offered": draft.offered, "intents": draft.intents, "ms": millis})
+                           "offered": draft.offered, "intents": draft.intents,
+                           "tool_scores": draft.tool_scores, "ms": millis})
                 }
                 Err(err) => {
                     score.failed += 1;

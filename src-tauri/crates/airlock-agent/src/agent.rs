@@ -9,7 +9,10 @@ use std::time::Instant;
 
 use airlock_connectors::ops::{OpsSimulator, GET_SYSTEM_STATUS};
 use airlock_core::{Confidence, EventKind, Intent, Mode, ToolSpec, TraceId, Undo};
-use airlock_llm::{LoadedModel, ModelWorker, WorkerConfig, WORKER_ARG};
+use airlock_llm::{
+    ChatMessage, Generation, LoadedModel, ModelWorker, ScoreRequest, StopReason, Usage,
+    WorkerConfig, WORKER_ARG,
+};
 use airlock_sandbox::{Chunk, SandboxConfig};
 use airlock_store::Store;
 use serde::Serialize;
@@ -18,6 +21,7 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
+use crate::choice::{self, ScoredChoice, ToolChoice, ToolScore};
 use crate::documents::{self, DocumentSearch, EmbedderSlot};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
@@ -64,6 +68,8 @@ pub struct AgentConfig {
     pub vault_service: String,
     /// How many tools the planner is offered per request.
     pub preselection: Preselection,
+    /// How the planner picks among the offered tools.
+    pub tool_choice: ToolChoice,
 }
 
 impl AgentConfig {
@@ -88,6 +94,7 @@ impl AgentConfig {
             sandbox: sandbox_config(&fixtures_dir),
             vault_service: airlock_connectors::VAULT_SERVICE.to_owned(),
             preselection: Preselection::off(),
+            tool_choice: ToolChoice::Scored(ScoredChoice::default()),
             fixtures_dir,
         })
     }
@@ -195,6 +202,10 @@ pub struct Draft {
     pub intents: Vec<Intent>,
     /// The tools the planner was offered (all of them without preselection).
     pub offered: Vec<String>,
+    /// With the scored tool choice: every offered tool's scores for the plan's first call,
+    /// best first (empty when the plan calls nothing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tool_scores: Vec<ToolScore>,
     /// The model and its token counts and rates for this plan.
     pub usage: PlanUsage,
 }
@@ -1214,11 +1225,24 @@ impl Agent {
         } else {
             self.tools.specs()
         };
-        let generate = planner::plan_request(prompt, shown, &offered, &self.examples, today);
-        let generation = crate::observe::generate(&worker, "plan", &generate, &mut |text| {
-            progress(Progress::PlanToken(text));
-            ControlFlow::Continue(())
-        })?;
+        let mut tool_scores = Vec::new();
+        let generation = match self.config.tool_choice {
+            ToolChoice::Greedy => {
+                let generate =
+                    planner::plan_request(prompt, shown, &offered, &self.examples, today);
+                crate::observe::generate(&worker, "plan", &generate, &mut |text| {
+                    progress(Progress::PlanToken(text));
+                    ControlFlow::Continue(())
+                })?
+            }
+            ToolChoice::Scored(settings) => {
+                let messages = planner::plan_messages(prompt, shown, &self.examples, today);
+                let (scores, generation) =
+                    self.plan_scored(&worker, &messages, &offered, request, &settings, progress)?;
+                tool_scores = scores;
+                generation
+            }
+        };
         tracing::info!(
             prompt_tokens = generation.usage.prompt_tokens,
             cached = generation.usage.cached_prompt_tokens,
@@ -1237,6 +1261,7 @@ impl Agent {
         Ok(Draft {
             intents: plan.intents,
             offered: offered.into_iter().map(|spec| spec.name).collect(),
+            tool_scores,
             usage: PlanUsage {
                 model,
                 prompt_tokens: generation.usage.prompt_tokens,
@@ -1247,6 +1272,128 @@ impl Agent {
         })
     }
 
+    /// Plans with the scored tool choice (see [`crate::choice`]), one intent at a time: the
+    /// model's choice between ending the plan and another call, then its scores for each of
+    /// `offered` plus their similarity to `request`, then the chosen call's arguments. Returns
+    /// the first call's tool scores and the plan as one generation.
+    fn plan_scored(
+        &self,
+        worker: &ModelWorker,
+        messages: &[ChatMessage],
+        offered: &[ToolSpec],
+        request: &str,
+        settings: &ScoredChoice,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<(Vec<ToolScore>, Generation), AgentError> {
+        let started = Instant::now();
+        let names: Vec<String> = offered.iter().map(|spec| spec.name.clone()).collect();
+        let similarities = self.similarities(request, &names);
+        let mut written: Vec<String> = Vec::new();
+        let mut first_scores = Vec::new();
+        let mut usage = None;
+        let mut completion_tokens = 0;
+        let mut stop_reason = StopReason::Eos;
+        progress(Progress::PlanToken(planner::PLAN_OPENING));
+        while written.len() < planner::MAX_INTENTS && !offered.is_empty() {
+            let so_far = planner::plan_so_far(&written);
+            let opening = planner::next_intent_opening(&written);
+            let next = ScoreRequest {
+                messages: messages.to_vec(),
+                prefix: so_far.clone(),
+                continuations: vec![planner::PLAN_CLOSING.to_owned(), opening.clone()],
+            };
+            let next = crate::observe::score(worker, "plan.next", &next)?;
+            usage.get_or_insert(next.usage);
+            if choice::ends_plan(next.log_probs[0], next.log_probs[1]) {
+                break;
+            }
+            let tools = ScoreRequest {
+                messages: messages.to_vec(),
+                prefix: format!("{so_far}{opening}"),
+                continuations: names.iter().map(|name| format!("{name}\"")).collect(),
+            };
+            let tools = crate::observe::score(worker, "plan.tools", &tools)?;
+            let scores = choice::combine(&names, &tools.log_probs, &similarities, settings);
+            tracing::debug!(?scores, intent = written.len(), "tools scored");
+            let Some(spec) = scores
+                .first()
+                .and_then(|best| offered.iter().find(|spec| spec.name == best.tool))
+            else {
+                break;
+            };
+            if !written.is_empty() {
+                progress(Progress::PlanToken(","));
+            }
+            let generate = planner::next_intent_request(messages.to_vec(), &written, spec);
+            let intent = crate::observe::generate(worker, "plan", &generate, &mut |text| {
+                progress(Progress::PlanToken(text));
+                ControlFlow::Continue(())
+            })?;
+            if first_scores.is_empty() {
+                first_scores = scores;
+            }
+            completion_tokens += intent.usage.completion_tokens;
+            written.push(intent.text.trim().to_owned());
+            if intent.stop_reason == StopReason::MaxTokens {
+                stop_reason = StopReason::MaxTokens;
+                break;
+            }
+        }
+        progress(Progress::PlanToken(planner::PLAN_CLOSING));
+        let usage = Usage {
+            completion_tokens,
+            prompt_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ..usage.unwrap_or_default()
+        };
+        let generation = Generation {
+            text: planner::join_intents(&written),
+            stop_reason,
+            usage,
+        };
+        Ok((first_scores, generation))
+    }
+
+    /// Each named tool's cosine similarity to `request` (zeros, with a warning, when the
+    /// embedding model cannot rank them).
+    fn similarities(&self, request: &str, names: &[String]) -> Vec<f32> {
+        match self.rank_tools(request) {
+            Ok(ranked) => names
+                .iter()
+                .map(|name| {
+                    ranked
+                        .iter()
+                        .find(|(tool, _)| tool == name)
+                        .map_or(0.0, |(_, sim)| *sim)
+                })
+                .collect(),
+            Err(err) => {
+                tracing::warn!(%err, "tool similarity is unavailable; the model's scores decide alone");
+                vec![0.0; names.len()]
+            }
+        }
+    }
+
+    /// Every tool with its similarity to `request`, most similar first.
+    fn rank_tools(&self, request: &str) -> Result<Vec<(String, f32)>, String> {
+        let specs = self.tools.specs();
+        let index = self.tool_index.get_or_init(|| {
+            let embedder = self.embedder.get()?;
+            ToolIndex::build(&embedder, specs, &self.examples).map_err(|err| err.to_string())
+        });
+        let index = index.as_ref().map_err(Clone::clone)?;
+        let embedder = self.embedder.get()?;
+        let query = embedder
+            .embed(&[request])
+            .map_err(|err| err.to_string())?
+            .pop()
+            .unwrap_or_default();
+        Ok(index
+            .rank(&query)
+            .into_iter()
+            .map(|(name, sim)| (name.to_owned(), sim))
+            .collect())
+    }
+
     /// The tools the planner is offered for `request`: every tool, or the preselected ones
     /// (every tool, with a warning, when the embedding model cannot rank them).
     fn offered_tools(&self, request: &str, preselection: &Preselection) -> Vec<ToolSpec> {
@@ -1254,22 +1401,13 @@ impl Agent {
         if !preselection.is_on() {
             return specs.to_vec();
         }
-        let index = self.tool_index.get_or_init(|| {
-            let embedder = self.embedder.get()?;
-            ToolIndex::build(&embedder, specs, &self.examples).map_err(|err| err.to_string())
-        });
-        let ranked = index.as_ref().map_err(Clone::clone).and_then(|index| {
-            let embedder = self.embedder.get()?;
-            let query = embedder
-                .embed(&[request])
-                .map_err(|err| err.to_string())?
-                .pop()
-                .unwrap_or_default();
-            Ok(index.rank(&query))
-        });
-        match ranked {
+        match self.rank_tools(request) {
             Ok(ranked) => {
                 tracing::debug!(?ranked, "tools ranked for preselection");
+                let ranked: Vec<(&str, f32)> = ranked
+                    .iter()
+                    .map(|(name, sim)| (name.as_str(), *sim))
+                    .collect();
                 crate::preselect::offered(specs, &ranked, preselection)
             }
             Err(err) => {

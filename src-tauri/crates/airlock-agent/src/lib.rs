@@ -10,6 +10,7 @@ mod answer;
 mod approvals;
 mod batch;
 mod checks;
+mod choice;
 mod connections;
 mod conversation;
 mod documents;
@@ -59,6 +60,7 @@ pub use batch::{
     MAX_BATCH_REQUESTS,
 };
 pub use checks::{Check, CheckStatus, Checkup};
+pub use choice::{ScoredChoice, ToolChoice, ToolScore};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use events::AgentEvent;

@@ -5,7 +5,7 @@
 
 use std::ops::ControlFlow;
 
-use airlock_llm::{GenerateRequest, Generation, LlmError, ModelWorker};
+use airlock_llm::{GenerateRequest, Generation, LlmError, ModelWorker, ScoreRequest, Scores};
 use tracing::field::Empty;
 use tracing::Span;
 
@@ -76,6 +76,44 @@ pub(crate) fn generate(
         }
     }
     generated
+}
+
+/// Scores continuations with `worker` inside an `llm.score` span recording the model, the
+/// token counts and the time taken.
+///
+/// # Errors
+/// As [`ModelWorker::score`].
+pub(crate) fn score(
+    worker: &ModelWorker,
+    purpose: &'static str,
+    request: &ScoreRequest,
+) -> Result<Scores, LlmError> {
+    let span = tracing::info_span!(
+        "llm.score",
+        purpose,
+        model = Empty,
+        continuations = request.continuations.len(),
+        prompt_tokens = Empty,
+        cached_prompt_tokens = Empty,
+        continuation_tokens = Empty,
+        ms = Empty,
+        error = Empty,
+    );
+    let _entered = span.enter();
+    let scored = worker.score(request);
+    span.record("model", model_file_name(worker).as_str());
+    match &scored {
+        Ok(scores) => {
+            span.record("prompt_tokens", scores.usage.prompt_tokens);
+            span.record("cached_prompt_tokens", scores.usage.cached_prompt_tokens);
+            span.record("continuation_tokens", scores.usage.completion_tokens);
+            span.record("ms", scores.usage.prompt_ms);
+        }
+        Err(err) => {
+            span.record("error", err.to_string().as_str());
+        }
+    }
+    scored
 }
 
 /// The file name of the model `worker` runs (empty before it loaded one).

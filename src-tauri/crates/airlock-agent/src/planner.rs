@@ -52,25 +52,15 @@ pub enum PlanError {
     },
 }
 
+/// How every plan starts: what the model writes before it names anything.
+pub(crate) const PLAN_OPENING: &str = r#"{"intents":["#;
+/// How an intent starts, up to its tool's name.
+pub(crate) const INTENT_OPENING: &str = r#"{"tool":""#;
+
 /// The JSON schema every plan must match, built from the registered tools.
 #[must_use]
 pub fn plan_schema(specs: &[ToolSpec]) -> Value {
-    let branches: Vec<Value> = specs
-        .iter()
-        .map(|spec| {
-            json!({
-                "type": "object",
-                "properties": {
-                    "tool": { "const": spec.name },
-                    "args": spec.parameters,
-                    "reasoning": { "type": "string", "maxLength": MAX_REASONING_CHARS },
-                    "confidence": { "enum": ["low", "medium", "high"] }
-                },
-                "required": ["tool", "args", "reasoning", "confidence"],
-                "additionalProperties": false
-            })
-        })
-        .collect();
+    let branches: Vec<Value> = specs.iter().map(intent_schema).collect();
     let max_items = if branches.is_empty() { 0 } else { MAX_INTENTS };
     json!({
         "type": "object",
@@ -82,6 +72,21 @@ pub fn plan_schema(specs: &[ToolSpec]) -> Value {
             }
         },
         "required": ["intents"],
+        "additionalProperties": false
+    })
+}
+
+/// One intent calling `spec`'s tool: its own arguments, a bounded reason, a confidence.
+fn intent_schema(spec: &ToolSpec) -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "tool": { "const": spec.name },
+            "args": spec.parameters,
+            "reasoning": { "type": "string", "maxLength": MAX_REASONING_CHARS },
+            "confidence": { "enum": ["low", "medium", "high"] }
+        },
+        "required": ["tool", "args", "reasoning", "confidence"],
         "additionalProperties": false
     })
 }
@@ -144,6 +149,21 @@ pub(crate) fn plan_request(
     examples: &[Example],
     today: time::Date,
 ) -> GenerateRequest {
+    structured(
+        plan_messages(request, shown, examples, today),
+        String::new(),
+        plan_schema(allowed),
+    )
+}
+
+/// The planner's conversation for `request`: the system prompt listing the tools `shown`, the
+/// examples whose plans use none but them, and the request.
+pub(crate) fn plan_messages(
+    request: &str,
+    shown: &[ToolSpec],
+    examples: &[Example],
+    today: time::Date,
+) -> Vec<ChatMessage> {
     let mut messages = vec![ChatMessage::new(Role::System, system_prompt(shown, today))];
     let usable = examples.iter().filter(|example| {
         example
@@ -156,12 +176,49 @@ pub(crate) fn plan_request(
         messages.push(ChatMessage::new(Role::Assistant, example.plan.clone()));
     }
     messages.push(ChatMessage::new(Role::User, request.to_owned()));
+    messages
+}
+
+/// The plan as far as the intents `written`: what the model has said before its next choice.
+pub(crate) fn plan_so_far(written: &[String]) -> String {
+    format!("{PLAN_OPENING}{}", written.join(","))
+}
+
+/// What the model writes to start another intent after the intents `written`.
+pub(crate) fn next_intent_opening(written: &[String]) -> String {
+    if written.is_empty() {
+        INTENT_OPENING.to_owned()
+    } else {
+        format!(",{INTENT_OPENING}")
+    }
+}
+
+/// What the model writes to end the plan.
+pub(crate) const PLAN_CLOSING: &str = "]}";
+
+/// The next intent, calling `spec` (already chosen), after the intents `written` so far.
+pub(crate) fn next_intent_request(
+    messages: Vec<ChatMessage>,
+    written: &[String],
+    spec: &ToolSpec,
+) -> GenerateRequest {
+    let mut prefix = plan_so_far(written);
+    if !written.is_empty() {
+        prefix.push(',');
+    }
+    structured(messages, prefix, intent_schema(spec))
+}
+
+/// The plan text made of the intents `written` one by one.
+pub(crate) fn join_intents(written: &[String]) -> String {
+    format!("{}{PLAN_CLOSING}", plan_so_far(written))
+}
+
+fn structured(messages: Vec<ChatMessage>, prefix: String, schema: Value) -> GenerateRequest {
     GenerateRequest {
-        messages,
-        max_tokens: MAX_PLAN_TOKENS,
-        stop: Vec::new(),
-        json_schema: Some(plan_schema(allowed)),
-        ignore_eos: false,
+        prefix,
+        json_schema: Some(schema),
+        ..GenerateRequest::text(messages, MAX_PLAN_TOKENS)
     }
 }
 
@@ -315,6 +372,37 @@ mod tests {
         assert_eq!(branches[0]["properties"]["tool"]["const"], "get_logs");
         assert_eq!(branches[0]["additionalProperties"], false);
         assert_eq!(schema["properties"]["intents"]["maxItems"], MAX_INTENTS);
+    }
+
+    #[test]
+    fn a_chosen_tool_is_filled_in_after_the_intents_written_before_it() {
+        let tools = registry();
+        let spec = &tools.specs()[0];
+        let messages = vec![ChatMessage::new(Role::User, "errors?")];
+        let first = next_intent_request(messages.clone(), &[], spec);
+        assert_eq!(first.prefix, PLAN_OPENING);
+        let schema = first.json_schema.unwrap();
+        assert_eq!(schema["properties"]["tool"]["const"], "get_logs");
+
+        let written = [r#"{"tool":"get_system_status","args":{}}"#.to_owned()];
+        let second = next_intent_request(messages.clone(), &written, spec);
+        assert_eq!(
+            second.prefix,
+            r#"{"intents":[{"tool":"get_system_status","args":{}},"#
+        );
+        assert_eq!(second.messages, messages);
+
+        let intent = r#"{"tool":"get_logs","args":{"source":"syslog","tail":20},"reasoning":"r","confidence":"high"}"#;
+        let text = join_intents(&[intent.to_owned(), intent.to_owned()]);
+        let plan = parse_plan(&text, StopReason::Eos, 1, &registry()).unwrap();
+        assert_eq!(plan.intents.len(), 2);
+        assert_eq!(join_intents(&[]), r#"{"intents":[]}"#);
+        assert_eq!(next_intent_opening(&[]), r#"{"tool":""#);
+        assert_eq!(next_intent_opening(&written), r#",{"tool":""#);
+        assert_eq!(
+            plan_so_far(&written),
+            r#"{"intents":[{"tool":"get_system_status","args":{}}"#
+        );
     }
 
     #[test]

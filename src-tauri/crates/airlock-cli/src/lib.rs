@@ -62,6 +62,18 @@ struct Cli {
     /// measures both).
     #[arg(long, global = true, value_name = "K", default_value_t = 0)]
     preselect: usize,
+    /// How the planner picks its tools: `scored` (the default) scores every tool's name with
+    /// the model plus its similarity to the request, then writes the chosen call's
+    /// arguments; `greedy` lets the model pick token by token as it writes the plan.
+    #[arg(long, global = true, value_name = "HOW", default_value = "scored")]
+    tool_choice: ToolChoiceArg,
+}
+
+/// The planner's way of picking tools (`--tool-choice`).
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ToolChoiceArg {
+    Scored,
+    Greedy,
 }
 
 #[derive(Subcommand)]

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use airlock_agent::{
     default_data_dir, default_fixtures_dir, default_models_dir, default_policy_dir, AgentConfig,
-    Preselection, ALWAYS_OFFERED,
+    Preselection, ScoredChoice, ToolChoice, ALWAYS_OFFERED,
 };
 
-use crate::Cli;
+use crate::{Cli, ToolChoiceArg};
 
 /// Resolved locations for one invocation.
 pub struct Paths {
@@ -18,6 +18,8 @@ pub struct Paths {
     pub policy_dir: PathBuf,
     /// How many tools preselection offers the planner (0: every tool).
     pub preselect: usize,
+    /// How the planner picks its tools.
+    pub tool_choice: ToolChoice,
     /// The keychain service connection secrets are kept under: `$AIRLOCK_VAULT_SERVICE`, or
     /// Airlock's default (a second install or a test keeps its secrets apart this way).
     pub vault_service: String,
@@ -35,6 +37,10 @@ impl Paths {
                 .unwrap_or_else(default_fixtures_dir),
             policy_dir: cli.policy_dir.clone().unwrap_or_else(default_policy_dir),
             preselect: cli.preselect,
+            tool_choice: match cli.tool_choice {
+                ToolChoiceArg::Scored => ToolChoice::Scored(ScoredChoice::default()),
+                ToolChoiceArg::Greedy => ToolChoice::Greedy,
+            },
             vault_service: std::env::var("AIRLOCK_VAULT_SERVICE")
                 .ok()
                 .filter(|service| !service.trim().is_empty())
@@ -52,6 +58,7 @@ impl Paths {
         config.model.clone_from(&self.model);
         config.policy_dir.clone_from(&self.policy_dir);
         config.vault_service.clone_from(&self.vault_service);
+        config.tool_choice = self.tool_choice;
         if self.preselect > 0 {
             config.preselection = Preselection::top(self.preselect, ALWAYS_OFFERED);
         }

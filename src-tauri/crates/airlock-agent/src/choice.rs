@@ -1,0 +1,153 @@
+//! Scored tool choice: the planner picks its tools first, then fills their arguments.
+//!
+//! Greedy decoding commits to a tool on the first token that differs between tool names, and
+//! a small model often commits to the wrong one. Here the plan is written one intent at a
+//! time. Before each, the model chooses between ending the plan and another call (`]}` against
+//! `{"tool":"`, scored). For a call, it scores every offered tool's whole name after
+//! `{"tool":"`, and each tool's similarity to the request (all-MiniLM-L6-v2, as in
+//! preselection) is added as a prior:
+//!
+//! `score(tool) = ln p_model(tool) + similarity_weight × cosine(request, tool)`
+//!
+//! The best tool is chosen, and the model writes that call's arguments under a grammar that
+//! allows only that tool.
+
+use serde::Serialize;
+
+/// The settings of the scored choice (`make eval-planner` measures them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoredChoice {
+    /// Weight of the request–tool cosine similarity against the model's log-probability
+    /// (0: the model's scores alone).
+    pub similarity_weight: f64,
+}
+
+impl Default for ScoredChoice {
+    fn default() -> Self {
+        Self {
+            similarity_weight: 12.0,
+        }
+    }
+}
+
+/// How the planner picks the tools of a plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ToolChoice {
+    /// The model's own token-by-token choice while it writes the plan.
+    Greedy,
+    /// Tools scored and chosen first, then their arguments written.
+    Scored(ScoredChoice),
+}
+
+/// One offered tool's scores for a request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolScore {
+    /// The tool.
+    pub tool: String,
+    /// The model's probability for it as the first call, among the offered tools.
+    pub model: f64,
+    /// Its cosine similarity to the request (0 when the embedding model is unavailable).
+    pub similarity: f32,
+    /// The combined probability the choice is made on.
+    pub combined: f64,
+}
+
+/// The scores of each tool named in `tools`, from the model's log-probabilities `log_probs`
+/// and the similarities `similarities` (same order), best first.
+pub(crate) fn combine(
+    tools: &[String],
+    log_probs: &[f64],
+    similarities: &[f32],
+    settings: &ScoredChoice,
+) -> Vec<ToolScore> {
+    let model = softmax(log_probs);
+    let combined_logits: Vec<f64> = log_probs
+        .iter()
+        .zip(similarities)
+        .map(|(lp, sim)| lp + settings.similarity_weight * f64::from(*sim))
+        .collect();
+    let combined = softmax(&combined_logits);
+    let mut scores: Vec<ToolScore> = tools
+        .iter()
+        .enumerate()
+        .map(|(i, tool)| ToolScore {
+            tool: tool.clone(),
+            model: model[i],
+            similarity: similarities[i],
+            combined: combined[i],
+        })
+        .collect();
+    scores.sort_by(|a, b| b.combined.total_cmp(&a.combined));
+    scores
+}
+
+/// Whether the model would rather end the plan than add a call: `log_end` is the
+/// log-probability of closing the list, `log_call` of opening another intent.
+pub(crate) fn ends_plan(log_end: f64, log_call: f64) -> bool {
+    log_end > log_call
+}
+
+fn softmax(logits: &[f64]) -> Vec<f64> {
+    let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return vec![0.0; logits.len()];
+    }
+    let exps: Vec<f64> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(tools: &[&str]) -> Vec<String> {
+        tools.iter().map(|&t| t.to_owned()).collect()
+    }
+
+    const PLAIN: ScoredChoice = ScoredChoice {
+        similarity_weight: 0.0,
+    };
+
+    #[test]
+    fn without_similarity_the_models_favourite_leads() {
+        let tools = names(&["get_logs", "get_system_status", "list_files"]);
+        let scores = combine(&tools, &[-0.2, -2.0, -5.0], &[0.1, 0.9, 0.0], &PLAIN);
+        assert_eq!(scores[0].tool, "get_logs");
+        assert_eq!(scores[2].tool, "list_files");
+        let total: f64 = scores.iter().map(|s| s.combined).sum();
+        assert!((total - 1.0).abs() < 1e-9);
+        assert!((scores[0].combined - scores[0].model).abs() < 1e-12);
+    }
+
+    #[test]
+    fn similarity_can_overturn_a_narrow_model_preference_but_not_a_clear_one() {
+        let tools = names(&["sap_notifications", "sap_maintenance_orders"]);
+        let settings = ScoredChoice {
+            similarity_weight: 8.0,
+        };
+        // The model leans to notifications (0.62 vs 0.38); the request reads like orders.
+        let narrow = [0.62_f64.ln(), 0.38_f64.ln()];
+        let scores = combine(&tools, &narrow, &[0.35, 0.70], &settings);
+        assert_eq!(scores[0].tool, "sap_maintenance_orders");
+        assert!((scores[0].model - 0.38).abs() < 1e-9);
+        // A model sure of its choice (0.999) keeps it against the same similarities.
+        let clear = [0.999_f64.ln(), 0.001_f64.ln()];
+        let scores = combine(&tools, &clear, &[0.35, 0.70], &settings);
+        assert_eq!(scores[0].tool, "sap_notifications");
+    }
+
+    #[test]
+    fn impossible_scores_give_zero_probabilities_rather_than_nan() {
+        let tools = names(&["a", "b"]);
+        let scores = combine(
+            &tools,
+            &[f64::NEG_INFINITY, f64::NEG_INFINITY],
+            &[0.0; 2],
+            &PLAIN,
+        );
+        assert!(scores.iter().all(|s| s.combined == 0.0));
+        assert!(ends_plan(-0.1, -3.0));
+        assert!(!ends_plan(-3.0, -0.1));
+    }
+}
