@@ -154,9 +154,10 @@ bench-rag: setup ui
 eval-citations: setup models-recommended ui
 	$(CARGO) bench -p airlock-cli --bench citations
 
-# Tool preselection: the planner's tool-selection accuracy and argument validity on
-# fixtures/planner/selection.toml, with every tool offered and with the top 3, 4 and 6
-# (AIRLOCK_EVAL_MODEL=path.gguf for another model): about 15 minutes on 2 cores.
+# The planner's tool-selection accuracy and argument validity on fixtures/planner/selection.toml:
+# greedy with every tool offered and with the top 4 and 6 (grammar) and top 4 (prompt too), and
+# the scored choice (AIRLOCK_EVAL_MODEL=path.gguf for another model, AIRLOCK_EVAL_SETTINGS=scored,every
+# for some settings only): about 15 minutes on 2 cores.
 eval-planner: setup models-recommended ui
 	$(CARGO) bench -p airlock-agent --bench planner
 
