@@ -1362,7 +1362,7 @@ impl Agent {
                 .map(|name| {
                     ranked
                         .iter()
-                        .find(|(tool, _)| tool == name)
+                        .find(|(tool, _)| *tool == name)
                         .map_or(0.0, |(_, sim)| *sim)
                 })
                 .collect(),
@@ -1374,7 +1374,7 @@ impl Agent {
     }
 
     /// Every tool with its similarity to `request`, most similar first.
-    fn rank_tools(&self, request: &str) -> Result<Vec<(String, f32)>, String> {
+    fn rank_tools(&self, request: &str) -> Result<Vec<(&str, f32)>, String> {
         let specs = self.tools.specs();
         let index = self.tool_index.get_or_init(|| {
             let embedder = self.embedder.get()?;
@@ -1387,11 +1387,7 @@ impl Agent {
             .map_err(|err| err.to_string())?
             .pop()
             .unwrap_or_default();
-        Ok(index
-            .rank(&query)
-            .into_iter()
-            .map(|(name, sim)| (name.to_owned(), sim))
-            .collect())
+        Ok(index.rank(&query))
     }
 
     /// The tools the planner is offered for `request`: every tool, or the preselected ones
@@ -1404,10 +1400,6 @@ impl Agent {
         match self.rank_tools(request) {
             Ok(ranked) => {
                 tracing::debug!(?ranked, "tools ranked for preselection");
-                let ranked: Vec<(&str, f32)> = ranked
-                    .iter()
-                    .map(|(name, sim)| (name.as_str(), *sim))
-                    .collect();
                 crate::preselect::offered(specs, &ranked, preselection)
             }
             Err(err) => {

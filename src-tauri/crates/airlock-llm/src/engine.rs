@@ -333,8 +333,7 @@ impl Session<'_> {
             .collect();
         let mut group_start = 0;
         while group_start < candidates.len() {
-            let group_end = self.score_group(&candidates, group_start, shared, &mut log_probs)?;
-            group_start = group_end;
+            group_start = self.score_group(&candidates, group_start, shared, &mut log_probs)?;
         }
         Ok(Scores {
             log_probs,
