@@ -292,28 +292,25 @@ impl Session<'_> {
             request.prefix
         );
         let head_tokens = self.engine.tokenize(&head);
-        // Each continuation's tokens start where its tokenisation leaves the head's (a token
-        // merging the head's last characters with the continuation's first counts as the
-        // continuation's); all of them share the head's first `shared` tokens.
-        let candidates: Vec<Candidate> = request
+        // A continuation's tokenisation can merge the head's last characters into its first
+        // token. Every candidate is scored from the same point, the first head token any of
+        // them retokenises: scoring one from a later point would condition it on a head token
+        // the others do not have, and split the text where the model never saw it split.
+        let candidates: Vec<Vec<LlamaToken>> = request
             .continuations
             .iter()
-            .map(|continuation| {
-                let tokens = self.engine.tokenize(&format!("{head}{continuation}"));
-                let own_from = common_prefix(&head_tokens, &tokens).clamp(1, tokens.len().max(1));
-                Candidate { tokens, own_from }
-            })
+            .map(|continuation| self.engine.tokenize(&format!("{head}{continuation}")))
             .collect();
         let shared = candidates
             .iter()
-            .map(|c| c.own_from)
+            .map(|tokens| common_prefix(&head_tokens, tokens).min(tokens.len().saturating_sub(1)))
             .min()
             .unwrap_or(head_tokens.len())
             .clamp(1, head_tokens.len().max(1));
         let cells = shared
             + candidates
                 .iter()
-                .map(|c| c.tokens.len().saturating_sub(shared))
+                .map(|tokens| tokens.len().saturating_sub(shared))
                 .sum::<usize>();
         if head_tokens.is_empty() || cells > self.n_ctx as usize {
             return Err(LlmError::ContextOverflow {
@@ -326,9 +323,10 @@ impl Session<'_> {
         let after_shared = LogSoftmax::of(self.ctx.get_logits_ith(-1));
         let mut log_probs: Vec<f64> = candidates
             .iter()
-            .map(|c| match c.tokens.get(shared) {
-                Some(&first) if c.own_from == shared => after_shared.at(first),
-                _ => 0.0,
+            .map(|tokens| {
+                tokens
+                    .get(shared)
+                    .map_or(0.0, |&first| after_shared.at(first))
             })
             .collect();
         let mut group_start = 0;
@@ -353,7 +351,7 @@ impl Session<'_> {
     /// `log_probs`, frees their sequences, and returns where the next group starts.
     fn score_group(
         &mut self,
-        candidates: &[Candidate],
+        candidates: &[Vec<LlamaToken>],
         start: usize,
         shared: usize,
         log_probs: &mut [f64],
@@ -365,7 +363,7 @@ impl Session<'_> {
         let mut used = 0usize;
         while end < candidates.len() && members.len() < SCORED_SEQUENCES {
             // Every token but the last is decoded; each one's logits score the next.
-            let inputs = candidates[end].tokens.len().saturating_sub(shared + 1);
+            let inputs = candidates[end].len().saturating_sub(shared + 1);
             if used + inputs > BATCH as usize && !members.is_empty() {
                 break;
             }
@@ -379,7 +377,7 @@ impl Session<'_> {
             self.ctx
                 .copy_kv_cache_seq(0, seq, Some(0), Some(shared_end))
                 .map_err(|err| LlmError::Generation(err.to_string()))?;
-            let tokens = &candidates[end].tokens;
+            let tokens = &candidates[end];
             let inputs_range = shared..tokens.len().saturating_sub(1);
             for (j, &token) in tokens.get(inputs_range).unwrap_or(&[]).iter().enumerate() {
                 let pos = i32::try_from(shared + j).unwrap_or(i32::MAX);
@@ -397,12 +395,8 @@ impl Session<'_> {
                 .map_err(|err| LlmError::Generation(format!("decode failed: {err}")))?;
         }
         for (slot, &(index, first)) in members.iter().enumerate() {
-            let candidate = &candidates[index];
-            let scored = candidate.tokens.get(shared + 1..).unwrap_or(&[]);
+            let scored = candidates[index].get(shared + 1..).unwrap_or(&[]);
             for (j, &next) in scored.iter().enumerate() {
-                if shared + 1 + j < candidate.own_from {
-                    continue;
-                }
                 let at = i32::try_from(first + j).unwrap_or(i32::MAX);
                 log_probs[index] += LogSoftmax::of(self.ctx.get_logits_ith(at)).at(next);
             }
@@ -472,8 +466,7 @@ impl TokenSampler {
         match &request.json_schema {
             None => Ok(Self::Free(RepetitionPenalty::default())),
             Some(schema) => {
-                let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
-                    .map_err(|err| LlmError::Grammar(err.to_string()))?;
+                let grammar = compact_grammar(schema)?;
                 let sampler = LlamaSampler::grammar(&engine.model, &grammar, "root")
                     .map_err(|err| LlmError::Grammar(err.to_string()))?;
                 Ok(Self::Constrained(sampler))
@@ -544,6 +537,25 @@ impl RepetitionPenalty {
     }
 }
 
+/// The GBNF grammar for `schema`, allowing no whitespace between JSON tokens. Compact JSON is
+/// what the prompts' examples show and what scored continuations assume (`,{"tool":"`); a
+/// model that drifts into spaced JSON after a prefix also drifts away from them.
+fn compact_grammar(schema: &serde_json::Value) -> Result<String, LlmError> {
+    let grammar = llama_cpp_2::json_schema_to_grammar(&schema.to_string())
+        .map_err(|err| LlmError::Grammar(err.to_string()))?;
+    Ok(grammar
+        .lines()
+        .map(|line| {
+            if line.starts_with("space ::=") {
+                r#"space ::= """#
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n"))
+}
+
 /// Greedy choice under a grammar. The grammar filters the whole vocabulary only when the
 /// unconstrained best token is rejected, as llama.cpp's own common sampler does: checking one
 /// candidate is far cheaper than filtering ~50k of them at every step.
@@ -575,13 +587,6 @@ fn greedy_under_grammar(
 /// The length of the longest common prefix of `a` and `b`.
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
-}
-
-/// One continuation being scored: its whole tokenisation (head included) and where its own
-/// tokens start.
-struct Candidate {
-    tokens: Vec<LlamaToken>,
-    own_from: usize,
 }
 
 /// A log-softmax over one position's logits, computed stably.
@@ -639,6 +644,26 @@ fn token_data(index: usize, logit: f32) -> LlamaTokenData {
 mod tests {
     use super::*;
     use crate::Role;
+
+    #[test]
+    fn the_grammar_allows_no_whitespace_between_json_tokens() {
+        let schema = serde_json::json!({
+            "type": "object",
+            "properties": {"tool": {"enum": ["get_logs"]}, "args": {"type": "object"}},
+            "required": ["tool", "args"]
+        });
+        let spaced = llama_cpp_2::json_schema_to_grammar(&schema.to_string()).unwrap();
+        assert!(spaced
+            .lines()
+            .any(|l| l.starts_with("space ::=") && l.contains(r#"" ""#)));
+        let compact = compact_grammar(&schema).unwrap();
+        let space_rules: Vec<&str> = compact
+            .lines()
+            .filter(|l| l.starts_with("space ::="))
+            .collect();
+        assert_eq!(space_rules, [r#"space ::= """#]);
+        assert_eq!(compact.lines().count(), spaced.lines().count());
+    }
 
     #[test]
     fn chatml_fallback_opens_the_assistant_turn() {

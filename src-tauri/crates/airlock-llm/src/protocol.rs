@@ -104,7 +104,9 @@ pub struct ScoreRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
     /// Per continuation, in request order: the natural log of its probability after the
-    /// prefix (the sum over its tokens, unconstrained by any grammar).
+    /// prefix (the sum over its tokens, unconstrained by any grammar). Where a continuation's
+    /// tokenisation reaches back into the prefix (a token merging both), every continuation's
+    /// score includes the same end of the prefix, so the scores compare with each other.
     pub log_probs: Vec<f64>,
     /// Prompt tokens (prefix included), those reused from the cache, and the continuations'
     /// tokens as `completion_tokens`; `prompt_ms` is the whole scoring time.
