@@ -136,7 +136,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                     judge(&agent, case, &draft.intents, &draft.offered, &mut score);
                     json!({"setting": label, "request": case.request, "expected": case.tools,
                            "offered": draft.offered, "intents": draft.intents,
-                           "tool_scores": draft.tool_scores, "ms": millis})
+                           "choices": draft.choices, "ms": millis})
                 }
                 Err(err) => {
                     score.failed += 1;

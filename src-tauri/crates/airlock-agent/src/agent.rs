@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
-use crate::choice::{self, ScoredChoice, ToolChoice, ToolScore};
+use crate::choice::{self, PlanChoice, ScoredChoice, ToolChoice};
 use crate::documents::{self, DocumentSearch, EmbedderSlot};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
@@ -202,10 +202,9 @@ pub struct Draft {
     pub intents: Vec<Intent>,
     /// The tools the planner was offered (all of them without preselection).
     pub offered: Vec<String>,
-    /// With the scored tool choice: every offered tool's scores for the plan's first call,
-    /// best first (empty when the plan calls nothing).
+    /// With the scored tool choice: each step's choice, from the first call to the end.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub tool_scores: Vec<ToolScore>,
+    pub choices: Vec<PlanChoice>,
     /// The model and its token counts and rates for this plan.
     pub usage: PlanUsage,
 }
@@ -1225,7 +1224,7 @@ impl Agent {
         } else {
             self.tools.specs()
         };
-        let mut tool_scores = Vec::new();
+        let mut choices = Vec::new();
         let generation = match self.config.tool_choice {
             ToolChoice::Greedy => {
                 let generate =
@@ -1237,9 +1236,9 @@ impl Agent {
             }
             ToolChoice::Scored(settings) => {
                 let messages = planner::plan_messages(prompt, shown, &self.examples, today);
-                let (scores, generation) =
+                let (steps, generation) =
                     self.plan_scored(&worker, &messages, &offered, request, &settings, progress)?;
-                tool_scores = scores;
+                choices = steps;
                 generation
             }
         };
@@ -1261,7 +1260,7 @@ impl Agent {
         Ok(Draft {
             intents: plan.intents,
             offered: offered.into_iter().map(|spec| spec.name).collect(),
-            tool_scores,
+            choices,
             usage: PlanUsage {
                 model,
                 prompt_tokens: generation.usage.prompt_tokens,
@@ -1284,12 +1283,12 @@ impl Agent {
         request: &str,
         settings: &ScoredChoice,
         progress: &mut dyn FnMut(Progress<'_>),
-    ) -> Result<(Vec<ToolScore>, Generation), AgentError> {
+    ) -> Result<(Vec<PlanChoice>, Generation), AgentError> {
         let started = Instant::now();
         let names: Vec<String> = offered.iter().map(|spec| spec.name.clone()).collect();
         let similarities = self.similarities(request, &names);
         let mut written: Vec<String> = Vec::new();
-        let mut first_scores = Vec::new();
+        let mut choices = Vec::new();
         let mut usage = None;
         let mut completion_tokens = 0;
         let mut stop_reason = StopReason::Eos;
@@ -1304,7 +1303,12 @@ impl Agent {
             };
             let next = crate::observe::score(worker, "plan.next", &next)?;
             usage.get_or_insert(next.usage);
-            if choice::ends_plan(next.log_probs[0], next.log_probs[1]) {
+            let end = choice::end_probability(next.log_probs[0], next.log_probs[1]);
+            if choice::ends_plan(end) {
+                choices.push(PlanChoice {
+                    end,
+                    tools: Vec::new(),
+                });
                 break;
             }
             let tools = ScoreRequest {
@@ -1329,11 +1333,17 @@ impl Agent {
                 progress(Progress::PlanToken(text));
                 ControlFlow::Continue(())
             })?;
-            if first_scores.is_empty() {
-                first_scores = scores;
-            }
+            choices.push(PlanChoice { end, tools: scores });
             completion_tokens += intent.usage.completion_tokens;
-            written.push(intent.text.trim().to_owned());
+            let intent_text = intent.text.trim();
+            if planner::repeats_a_call(&written, intent_text) {
+                tracing::debug!(
+                    intent = written.len(),
+                    "the model repeated a call; the plan ends"
+                );
+                break;
+            }
+            written.push(intent_text.to_owned());
             if intent.stop_reason == StopReason::MaxTokens {
                 stop_reason = StopReason::MaxTokens;
                 break;
@@ -1350,7 +1360,7 @@ impl Agent {
             stop_reason,
             usage,
         };
-        Ok((first_scores, generation))
+        Ok((choices, generation))
     }
 
     /// Each named tool's cosine similarity to `request` (zeros, with a warning, when the

@@ -81,10 +81,26 @@ pub(crate) fn combine(
     scores
 }
 
-/// Whether the model would rather end the plan than add a call: `log_end` is the
+/// One step of a scored plan: the choice between ending it and another call, and, for a
+/// call, the tools' scores.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanChoice {
+    /// The model's probability of ending the plan here rather than adding a call.
+    pub end: f64,
+    /// Every offered tool's scores for the call, best first (empty when the plan ended).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolScore>,
+}
+
+/// The model's probability of ending the plan rather than adding a call: `log_end` is the
 /// log-probability of closing the list, `log_call` of opening another intent.
-pub(crate) fn ends_plan(log_end: f64, log_call: f64) -> bool {
-    log_end > log_call
+pub(crate) fn end_probability(log_end: f64, log_call: f64) -> f64 {
+    softmax(&[log_end, log_call])[0]
+}
+
+/// Whether the plan ends, given the probability of ending it ([`end_probability`]).
+pub(crate) fn ends_plan(end: f64) -> bool {
+    end > 0.5
 }
 
 fn softmax(logits: &[f64]) -> Vec<f64> {
@@ -147,7 +163,8 @@ mod tests {
             &PLAIN,
         );
         assert!(scores.iter().all(|s| s.combined == 0.0));
-        assert!(ends_plan(-0.1, -3.0));
-        assert!(!ends_plan(-3.0, -0.1));
+        assert!(ends_plan(end_probability(-0.1, -3.0)));
+        assert!(!ends_plan(end_probability(-3.0, -0.1)));
+        assert!((end_probability(-2.0, -2.0) - 0.5).abs() < 1e-12);
     }
 }

@@ -60,7 +60,7 @@ pub use batch::{
     MAX_BATCH_REQUESTS,
 };
 pub use checks::{Check, CheckStatus, Checkup};
-pub use choice::{ScoredChoice, ToolChoice, ToolScore};
+pub use choice::{PlanChoice, ScoredChoice, ToolChoice, ToolScore};
 pub use connections::{MES_CONNECTION, SAP_CONNECTION};
 pub use error::AgentError;
 pub use events::AgentEvent;

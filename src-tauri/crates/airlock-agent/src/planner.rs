@@ -209,6 +209,21 @@ pub(crate) fn next_intent_request(
     structured(messages, prefix, intent_schema(spec))
 }
 
+/// Whether `intent` calls the same tool with the same arguments as one of the intents
+/// `written` (the reasoning may differ): a plan never needs a call twice.
+pub(crate) fn repeats_a_call(written: &[String], intent: &str) -> bool {
+    let call = |text: &str| {
+        serde_json::from_str::<Value>(text)
+            .ok()
+            .map(|value| (value["tool"].clone(), value["args"].clone()))
+    };
+    call(intent).is_some_and(|call_now| {
+        written
+            .iter()
+            .any(|earlier| call(earlier).as_ref() == Some(&call_now))
+    })
+}
+
 /// The plan text made of the intents `written` one by one.
 pub(crate) fn join_intents(written: &[String]) -> String {
     format!("{}{PLAN_CLOSING}", plan_so_far(written))
@@ -406,6 +421,22 @@ mod tests {
     }
 
     #[test]
+    fn a_call_repeated_with_other_reasoning_is_recognised() {
+        let written = [
+            r#"{"tool":"get_logs","args":{"source":"syslog","tail":20},"reasoning":"a"}"#
+                .to_owned(),
+        ];
+        let same = r#"{"tool":"get_logs","args":{"tail":20,"source":"syslog"},"reasoning":"b"}"#;
+        assert!(repeats_a_call(&written, same));
+        let other_args = r#"{"tool":"get_logs","args":{"source":"joblog","tail":20}}"#;
+        assert!(!repeats_a_call(&written, other_args));
+        let other_tool = r#"{"tool":"list_files","args":{"source":"syslog","tail":20}}"#;
+        assert!(!repeats_a_call(&written, other_tool));
+        assert!(!repeats_a_call(&[], same));
+        assert!(!repeats_a_call(&written, "not json"));
+    }
+
+    #[test]
     fn signature_lists_enums_ranges_and_optional_arguments() {
         assert_eq!(
             signature(&registry().specs()[0].parameters),
@@ -492,6 +523,30 @@ mod tests {
             .count();
         assert_eq!(shown, 2, "only the empty-plan example and the request");
         assert!(!nothing.messages[0].content.contains("get_logs"));
+    }
+
+    #[test]
+    fn every_bundled_example_calls_catalog_tools_with_valid_arguments() {
+        let tools = ToolRegistry::new(airlock_connectors::catalog::specs(), Vec::new());
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/planner/examples.toml");
+        let examples = load_examples(&path, &tools).unwrap();
+        let written = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(examples.len(), written.matches("[[example]]").count());
+        assert!(examples.iter().any(|example| example.tools.len() > 1));
+        for example in &examples {
+            let plan: Plan = serde_json::from_str(&example.plan).unwrap();
+            for intent in &plan.intents {
+                let spec = tools.spec(&intent.tool).unwrap();
+                let args = Value::Object(intent.args.clone());
+                assert!(
+                    jsonschema::is_valid(&spec.parameters, &args),
+                    "{:?}: {} {args}",
+                    example.request,
+                    intent.tool
+                );
+            }
+        }
     }
 
     #[test]
