@@ -53,7 +53,8 @@ pub(crate) struct Candidate {
     state: String,
 }
 
-/// The restartable entries of the `attention` list of each status result in `actions`.
+/// The restartable entries of the `attention` list of each status result in `actions`, those
+/// that are down before those only degraded (the prompt lists them so, worst first).
 pub(crate) fn candidates(actions: &[Action]) -> Vec<Candidate> {
     let mut found: Vec<Candidate> = Vec::new();
     let entries = actions
@@ -79,6 +80,7 @@ pub(crate) fn candidates(actions: &[Action]) -> Vec<Candidate> {
             found.push(candidate);
         }
     }
+    found.sort_by_key(|candidate| candidate.state != "down");
     found
 }
 
@@ -136,9 +138,13 @@ pub(crate) fn remedy_request(
     let system = format!(
         "You plan repairs for Airlock, an operations assistant on a plant floor. The system \
          status shows these services are not up:\n{failed}\nTool: {}(service, system): {}\n\n\
-         Propose one {} intent for each failed service the operator's request covers; \
-         confidence high when the request clearly asks for it. Reply with JSON only.",
-        restart.name, restart.description, restart.name
+         Propose one {name} intent for each failed service the operator's request covers; \
+         confidence high when the request clearly asks for it. Reply with compact JSON only: \
+         {{\"intents\":[{{\"tool\":\"{name}\",\"args\":{{\"service\":\"…\",\"system\":\"…\"}},\
+         \"reasoning\":\"…\",\"confidence\":\"high\"}}]}}",
+        restart.name,
+        restart.description,
+        name = restart.name
     );
     GenerateRequest {
         json_schema: Some(remedy_schema(candidates)),
@@ -172,14 +178,14 @@ mod tests {
     #[test]
     fn only_restartable_failures_become_candidates_once() {
         let attention = json!([
-            {"name": "labelprintd", "system": "pkg-line3", "state": "down", "restartable": true},
+            {"name": "CICSPRD1", "system": "plant-ops", "state": "degraded", "restartable": true},
             {"name": "PKG-3", "system": "pkg-line3", "state": "down", "restartable": false},
-            {"name": "CICSPRD1", "system": "plant-ops", "state": "degraded", "restartable": true}
+            {"name": "labelprintd", "system": "pkg-line3", "state": "down", "restartable": true}
         ]);
         let actions = [status_action(attention.clone()), status_action(attention)];
         let found = candidates(&actions);
         let names: Vec<&str> = found.iter().map(|c| c.service.as_str()).collect();
-        assert_eq!(names, ["labelprintd", "CICSPRD1"]);
+        assert_eq!(names, ["labelprintd", "CICSPRD1"], "down before degraded");
     }
 
     #[test]
