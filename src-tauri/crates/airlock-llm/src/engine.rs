@@ -19,6 +19,7 @@ use llama_cpp_2::token::data_array::LlamaTokenDataArray;
 use llama_cpp_2::token::LlamaToken;
 use llama_cpp_2::LlamaModelLoadError;
 
+use crate::prompt_cache::{PromptCache, MIN_STORED_TOKENS};
 use crate::stop::StopScanner;
 use crate::text::Utf8Stream;
 use crate::{
@@ -127,6 +128,7 @@ impl Engine {
             ctx,
             cached: Vec::new(),
             n_ctx,
+            prompt_cache: None,
         })
     }
 
@@ -136,8 +138,15 @@ impl Engine {
     /// # Errors
     /// [`LlmError::Generation`] when the template cannot be applied.
     pub fn render_prompt(&self, messages: &[ChatMessage]) -> Result<String, LlmError> {
+        self.render(messages, true)
+    }
+
+    /// Renders `messages` with the chat template, opening the assistant's turn when
+    /// `open_reply`; without it, the text every longer conversation starting with these
+    /// messages begins with.
+    fn render(&self, messages: &[ChatMessage], open_reply: bool) -> Result<String, LlmError> {
         let Some(template) = &self.template else {
-            return Ok(chatml(messages));
+            return Ok(chatml(messages, open_reply));
         };
         let chat = messages
             .iter()
@@ -145,7 +154,7 @@ impl Engine {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| LlmError::Generation(format!("message contains a NUL byte: {err}")))?;
         self.model
-            .apply_chat_template(template, &chat, true)
+            .apply_chat_template(template, &chat, open_reply)
             .map_err(|err| LlmError::Generation(format!("chat template failed: {err}")))
     }
 
@@ -154,7 +163,7 @@ impl Engine {
     }
 }
 
-fn chatml(messages: &[ChatMessage]) -> String {
+fn chatml(messages: &[ChatMessage], open_reply: bool) -> String {
     let mut out = String::new();
     for m in messages {
         out.push_str("<|im_start|>");
@@ -163,7 +172,9 @@ fn chatml(messages: &[ChatMessage]) -> String {
         out.push_str(&m.content);
         out.push_str("<|im_end|>\n");
     }
-    out.push_str("<|im_start|>assistant\n");
+    if open_reply {
+        out.push_str("<|im_start|>assistant\n");
+    }
     out
 }
 
@@ -174,9 +185,23 @@ pub struct Session<'m> {
     ctx: LlamaContext<'m>,
     cached: Vec<LlamaToken>,
     n_ctx: u32,
+    prompt_cache: Option<PromptCache>,
 }
 
 impl Session<'_> {
+    /// Keeps the KV cache of requests' shared prefixes (their `shared_messages`) in `dir`, so
+    /// the next process loads them instead of processing them (see [`crate::prompt_cache`]).
+    ///
+    /// # Errors
+    /// [`LlmError::Generation`] when `dir` cannot be created or the model's file read.
+    pub fn keep_shared_prefixes_in(&mut self, dir: &Path) -> Result<(), LlmError> {
+        let cache = PromptCache::open(dir, &self.engine.path, self.n_ctx).map_err(|err| {
+            LlmError::Generation(format!("prompt cache in {}: {err}", dir.display()))
+        })?;
+        self.prompt_cache = Some(cache);
+        Ok(())
+    }
+
     /// Generates a reply to `request`, calling `on_text` with each piece of text as soon as it
     /// is known. Stops early when `cancel` becomes true.
     ///
@@ -202,7 +227,7 @@ impl Session<'_> {
         }
         let mut sampler = TokenSampler::new(self.engine, request)?;
 
-        let reused = self.process_prompt(&tokens)?;
+        let reused = self.bring_prompt(&request.messages, request.shared_messages, &tokens)?;
         let prompt_ms = started.elapsed().as_secs_f64() * 1000.0;
 
         let vocab = self.engine.model.vocab();
@@ -319,7 +344,11 @@ impl Session<'_> {
                 n_ctx: self.n_ctx,
             });
         }
-        let reused = self.process_prompt(&head_tokens[..shared])?;
+        let reused = self.bring_prompt(
+            &request.messages,
+            request.shared_messages,
+            &head_tokens[..shared],
+        )?;
         let after_shared = LogSoftmax::of(self.ctx.get_logits_ith(-1));
         let mut log_probs: Vec<f64> = candidates
             .iter()
@@ -406,6 +435,103 @@ impl Session<'_> {
                 .map_err(|err| LlmError::Generation(err.to_string()))?;
         }
         Ok(end)
+    }
+
+    /// Brings the KV cache to the prompt `tokens` of a conversation whose first
+    /// `shared_messages` are shared with other requests: their prefix comes from the prompt
+    /// cache when this session does not hold it (or goes into the cache once processed), the
+    /// rest is processed. Returns how many tokens were not processed (held or loaded).
+    fn bring_prompt(
+        &mut self,
+        messages: &[ChatMessage],
+        shared_messages: usize,
+        tokens: &[LlamaToken],
+    ) -> Result<usize, LlmError> {
+        let held = common_prefix(&self.cached, tokens);
+        let shared = self.shared_prefix(messages, shared_messages, tokens)?;
+        if shared <= held {
+            return self.process_prompt(tokens);
+        }
+        let Some(cache) = self.prompt_cache.clone() else {
+            return self.process_prompt(tokens);
+        };
+        let prefix = &tokens[..shared];
+        let entry = cache.entry_path(prefix);
+        if cache.holds(&entry) {
+            let started = Instant::now();
+            match self.load_prefix(&entry, prefix) {
+                Ok(()) => {
+                    tracing::debug!(
+                        tokens = shared,
+                        ms = started.elapsed().as_secs_f64() * 1000.0,
+                        "shared prompt prefix loaded from the prompt cache"
+                    );
+                    return self.process_prompt(tokens);
+                }
+                Err(detail) => {
+                    tracing::warn!(entry = %entry.display(), %detail, "prompt cache entry unusable; it is rebuilt");
+                    cache.discard(&entry);
+                }
+            }
+        }
+        let reused = self.process_prompt(prefix)?;
+        let temporary = PromptCache::temporary_path(&entry);
+        let stored = self
+            .ctx
+            .state_seq_save_file(&temporary, 0, prefix)
+            .map_err(|err| std::io::Error::other(err.to_string()))
+            .and_then(|_| cache.commit(&temporary, &entry));
+        match stored {
+            Ok(()) => {
+                tracing::debug!(tokens = shared, entry = %entry.display(), "shared prompt prefix stored")
+            }
+            Err(err) => {
+                tracing::warn!(%err, "the shared prompt prefix could not be stored; the next process processes it again")
+            }
+        }
+        self.process_prompt(tokens)?;
+        Ok(reused)
+    }
+
+    /// How many leading `tokens` are the rendering of the first `shared_messages` of
+    /// `messages` (0 when that is too short to store, or is the whole prompt).
+    fn shared_prefix(
+        &self,
+        messages: &[ChatMessage],
+        shared_messages: usize,
+        tokens: &[LlamaToken],
+    ) -> Result<usize, LlmError> {
+        if self.prompt_cache.is_none() || shared_messages == 0 || shared_messages >= messages.len()
+        {
+            return Ok(0);
+        }
+        let rendered = self.engine.render(&messages[..shared_messages], false)?;
+        let shared = common_prefix(&self.engine.tokenize(&rendered), tokens);
+        let worth_storing = shared >= MIN_STORED_TOKENS && shared < tokens.len();
+        Ok(if worth_storing { shared } else { 0 })
+    }
+
+    /// Replaces this session's cache with the entry `entry`, which must hold `prefix`.
+    fn load_prefix(&mut self, entry: &Path, prefix: &[LlamaToken]) -> Result<(), String> {
+        self.ctx.clear_kv_cache();
+        self.cached.clear();
+        let loaded = match self.ctx.state_seq_load_file(entry, 0, prefix.len()) {
+            Ok((loaded, _)) => loaded,
+            Err(err) => {
+                self.ctx.clear_kv_cache();
+                return Err(err.to_string());
+            }
+        };
+        if loaded != prefix {
+            self.ctx.clear_kv_cache();
+            return Err(format!(
+                "it holds {} other tokens than the {} of this prefix",
+                loaded.len(),
+                prefix.len()
+            ));
+        }
+        self.cached = loaded;
+        Ok(())
     }
 
     /// Brings the KV cache to `tokens`, reusing the longest common prefix with what is cached,
@@ -666,15 +792,19 @@ mod tests {
     }
 
     #[test]
-    fn chatml_fallback_opens_the_assistant_turn() {
-        let prompt = chatml(&[
+    fn chatml_fallback_opens_the_assistant_turn_and_its_prefix_is_a_prefix() {
+        let messages = [
             ChatMessage::new(Role::System, "be brief"),
             ChatMessage::new(Role::User, "hi"),
-        ]);
+        ];
+        let prompt = chatml(&messages, true);
         assert_eq!(
             prompt,
             "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
         );
+        let shared = chatml(&messages[..1], false);
+        assert_eq!(shared, "<|im_start|>system\nbe brief<|im_end|>\n");
+        assert!(prompt.starts_with(&shared));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 
 mod error;
 mod gguf;
+mod prompt_cache;
 mod protocol;
 mod stop;
 mod supervisor;

@@ -71,6 +71,11 @@ pub struct GenerateRequest {
     /// Keep generating through end-of-generation tokens (benchmarks only).
     #[serde(default)]
     pub ignore_eos: bool,
+    /// How many leading `messages` are the same for every request of its kind and hold nothing
+    /// of the user's (system prompt, examples): a worker with a prompt cache keeps their KV
+    /// cache on disk for the next process. 0: none.
+    #[serde(default)]
+    pub shared_messages: usize,
 }
 
 impl GenerateRequest {
@@ -84,6 +89,7 @@ impl GenerateRequest {
             stop: Vec::new(),
             json_schema: None,
             ignore_eos: false,
+            shared_messages: 0,
         }
     }
 }
@@ -98,6 +104,9 @@ pub struct ScoreRequest {
     pub prefix: String,
     /// The texts that could come next; each is scored on its own after `prefix`.
     pub continuations: Vec<String>,
+    /// As [`GenerateRequest::shared_messages`].
+    #[serde(default)]
+    pub shared_messages: usize,
 }
 
 /// The model's scores for a [`ScoreRequest`].
@@ -199,6 +208,8 @@ pub(crate) enum WorkerRequest {
         model: PathBuf,
         n_ctx: u32,
         threads: u32,
+        #[serde(default)]
+        prompt_cache: Option<PathBuf>,
     },
     Generate {
         id: u64,

@@ -38,6 +38,9 @@ pub struct WorkerConfig {
     pub load_timeout: Duration,
     /// Longest silence from the worker while it generates.
     pub idle_timeout: Duration,
+    /// Where the worker keeps the KV cache of requests' shared prompt prefixes between
+    /// processes (see [`GenerateRequest::shared_messages`]); `None` keeps it in memory only.
+    pub prompt_cache: Option<PathBuf>,
 }
 
 impl WorkerConfig {
@@ -66,6 +69,7 @@ impl WorkerConfig {
             threads: u32::try_from(threads).unwrap_or(2),
             load_timeout: Duration::from_secs(120),
             idle_timeout: Duration::from_secs(120),
+            prompt_cache: None,
         }
     }
 }
@@ -335,6 +339,7 @@ impl ModelWorker {
                     model: self.config.model.clone(),
                     n_ctx: self.config.n_ctx,
                     threads: self.config.threads,
+                    prompt_cache: self.config.prompt_cache.clone(),
                 };
                 if send(&process.stdin, &load).is_err() {
                     Incoming::Closed

@@ -2,6 +2,7 @@
 //! stdin/stdout. Its stdout carries nothing but protocol; diagnostics go to stderr.
 
 use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,9 +23,20 @@ pub fn run_if_requested() -> Option<i32> {
     (std::env::args_os().nth(1).as_deref() == Some(WORKER_ARG.as_ref())).then(serve)
 }
 
+/// The variable whose `tracing` filter (default `warn`) applies to the worker's diagnostics.
+const LOG_FILTER_ENV: &str = "AIRLOCK_LOG";
+
 /// Serves requests from stdin until it closes or a shutdown arrives; returns the exit code.
+/// Diagnostics go to stderr, which the supervisor logs.
 #[must_use]
 pub fn serve() -> i32 {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_FILTER_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .try_init();
     let cancel = Arc::new(CancelState::default());
     let requests = spawn_reader(Arc::clone(&cancel));
     emit(&WorkerEvent::Ready {
@@ -37,12 +49,18 @@ pub fn serve() -> i32 {
                 model,
                 n_ctx,
                 threads,
+                prompt_cache,
             } => match Engine::load(&model) {
                 Ok(engine) => {
                     emit(&WorkerEvent::Loaded {
                         model: engine.describe(n_ctx),
                     });
-                    serve_model(&engine, n_ctx, threads, &requests, &cancel)
+                    let context = Context {
+                        n_ctx,
+                        threads,
+                        prompt_cache,
+                    };
+                    serve_model(&engine, &context, &requests, &cancel)
                 }
                 Err(err) => {
                     fail(None, &err);
@@ -60,22 +78,33 @@ pub fn serve() -> i32 {
     0
 }
 
+/// The session a load asked for.
+struct Context {
+    n_ctx: u32,
+    threads: u32,
+    prompt_cache: Option<PathBuf>,
+}
+
 /// Serves generation requests with `engine` loaded; returns the request that ends this model's
 /// turn (another load), or `None` to exit.
 fn serve_model(
     engine: &Engine,
-    n_ctx: u32,
-    threads: u32,
+    context: &Context,
     requests: &Receiver<WorkerRequest>,
     cancel: &CancelState,
 ) -> Option<WorkerRequest> {
-    let mut session = match engine.session(n_ctx, threads) {
+    let mut session = match engine.session(context.n_ctx, context.threads) {
         Ok(session) => session,
         Err(err) => {
             fail(None, &err);
             return requests.recv().ok();
         }
     };
+    if let Some(dir) = &context.prompt_cache {
+        if let Err(err) = session.keep_shared_prefixes_in(dir) {
+            tracing::warn!(%err, "no prompt cache; every process processes the shared prefix");
+        }
+    }
     loop {
         match requests.recv().ok()? {
             WorkerRequest::Generate { id, request } => {

@@ -215,6 +215,97 @@ fn a_shared_prompt_prefix_is_processed_once() {
     );
 }
 
+/// A conversation whose system prompt and example (its first three messages) are shared.
+fn conversation_with_shared_prefix(question: &str) -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::new(
+            Role::System,
+            "You are a terse plant assistant. Answer in one short sentence. ".repeat(30),
+        ),
+        ChatMessage::new(Role::User, "Is line 1 running?"),
+        ChatMessage::new(Role::Assistant, "Line 1 is running."),
+        ChatMessage::new(Role::User, question),
+    ]
+}
+
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|listing| listing.flatten().map(|file| file.path()).collect())
+        .unwrap_or_default();
+    entries.retain(|path| path.extension().is_some_and(|ext| ext == "kv"));
+    entries
+}
+
+#[test]
+fn a_shared_prefix_kept_on_disk_spares_the_next_process_the_same_output_and_survives_damage() {
+    let cache = tempfile::tempdir().unwrap();
+    let cached_worker = || {
+        let mut config = config(default_model());
+        config.prompt_cache = Some(cache.path().to_owned());
+        ModelWorker::start(config).expect("the default model loads")
+    };
+    let mut request =
+        GenerateRequest::text(conversation_with_shared_prefix("Is line 3 running?"), 12);
+
+    collect(&cached_worker(), &request);
+    assert!(
+        cache_entries(cache.path()).is_empty(),
+        "nothing is stored unless a request marks its shared messages"
+    );
+    request.shared_messages = 3;
+    let (_, cold) = collect(&cached_worker(), &request);
+    let entries = cache_entries(cache.path());
+    assert_eq!(
+        entries.len(),
+        1,
+        "the shared prefix is stored once: {entries:?}"
+    );
+    assert_eq!(
+        cold.usage.cached_prompt_tokens, 0,
+        "the first process processed everything"
+    );
+
+    let (_, warm) = collect(&cached_worker(), &request);
+    assert!(
+        warm.usage.cached_prompt_tokens >= 256
+            && warm.usage.cached_prompt_tokens < warm.usage.prompt_tokens,
+        "a new process loads the shared prefix: {:?}",
+        warm.usage
+    );
+    assert_eq!(warm.text, cold.text, "the loaded cache is the computed one");
+
+    let scores = cached_worker()
+        .score(&ScoreRequest {
+            messages: conversation_with_shared_prefix("Is line 4 running?"),
+            prefix: "Line 4 is ".into(),
+            continuations: vec!["running.".into(), "stopped.".into()],
+            shared_messages: 3,
+        })
+        .expect("scoring succeeds");
+    assert!(
+        scores.usage.cached_prompt_tokens >= 256,
+        "{:?}",
+        scores.usage
+    );
+
+    let mut bytes = std::fs::read(&entries[0]).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&entries[0], bytes).unwrap();
+    let (_, rebuilt) = collect(&cached_worker(), &request);
+    assert_eq!(
+        rebuilt.usage.cached_prompt_tokens, 0,
+        "a damaged entry is never loaded"
+    );
+    assert_eq!(rebuilt.text, cold.text);
+    let (_, reloaded) = collect(&cached_worker(), &request);
+    assert!(
+        reloaded.usage.cached_prompt_tokens >= 256,
+        "the damaged entry was stored again"
+    );
+    assert_eq!(reloaded.text, cold.text);
+}
+
 #[test]
 fn scores_rank_continuations_as_the_models_own_greedy_choice_does() {
     let worker = worker();
@@ -238,6 +329,7 @@ fn scores_rank_continuations_as_the_models_own_greedy_choice_does() {
             messages: messages.clone(),
             prefix: r#"{"city":""#.into(),
             continuations: order.iter().map(|city| format!("{city}\"")).collect(),
+            shared_messages: 0,
         };
         let scores = worker.score(&request).expect("scoring succeeds");
         assert_eq!(scores.log_probs.len(), order.len());
@@ -294,6 +386,7 @@ fn where_the_prefix_ends_does_not_change_how_continuations_compare() {
                 messages: messages.clone(),
                 prefix,
                 continuations: continuations.iter().map(|&c| c.to_owned()).collect(),
+                shared_messages: 0,
             })
             .expect("scoring succeeds");
         scores.log_probs[0] - scores.log_probs[1]
