@@ -1,6 +1,6 @@
 //! `make bench`: model load time, prompt-processing and decode speed of our generator next to
 //! llama.cpp's own `llama-bench` on the same model and threads, and planner latency per request
-//! with a cold and a warm prompt cache. Prints a table; record results in BENCHMARKS.md.
+//! with a cold prompt cache, the prefix loaded from disk by a new process, and a warm cache. Prints a table; record results in BENCHMARKS.md.
 //!
 //! Environment: `LLAMA_BENCH` (path to llama-bench; skipped when unset), `AIRLOCK_BENCH_MODEL`
 //! (default: the manifest's default model), `AIRLOCK_BENCH_THREADS` (default 2).
@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-use airlock_agent::{load_scenarios, Agent, AgentConfig, Progress};
+use airlock_agent::{load_scenarios, Agent, AgentConfig};
 use airlock_core::Mode;
 use airlock_llm::engine::Engine;
 use airlock_llm::{ChatMessage, GenerateRequest, Role, WORKER_ARG};
@@ -215,63 +215,60 @@ fn run_llama_bench(bin: &Path, model: &Path, threads: u32, test: &[&str]) -> Res
         .ok_or_else(|| "llama-bench printed no result".to_owned())
 }
 
-/// Planner latency over the demo prompts in plan mode, through the real worker process.
+/// Planner latency over the demo prompts in plan mode, through the real worker process: the
+/// first request with nothing cached, the others with the prompt prefix in the worker's memory,
+/// and the first request again in a new worker that loads the prefix from the disk cache.
 fn planner_latency(
     repo: &Path,
     model: &Path,
 ) -> Result<Vec<[String; 3]>, Box<dyn std::error::Error>> {
     let data = std::env::temp_dir().join(format!("airlock-bench-{}", std::process::id()));
-    let mut config =
-        AgentConfig::with_current_exe(data.clone(), repo.join("models"), repo.join("fixtures"))?;
-    config.model = Some(model.to_owned());
-    config.worker_args = vec![WORKER_ARG.into()];
-    let agent = Agent::open(config)?;
-    agent.model_worker()?;
-    let mut cold_prefix = None;
-    let mut totals = Vec::new();
-    let mut firsts = Vec::new();
-    for scenario in load_scenarios(&repo.join("fixtures/scenarios"))? {
-        let started = Instant::now();
-        let mut first_token = None;
-        agent.ask(&scenario.prompt, Mode::Plan, &mut |event| {
-            if matches!(event, Progress::PlanToken(_)) && first_token.is_none() {
-                first_token = Some(started.elapsed().as_secs_f64() * 1000.0);
-            }
-        })?;
-        let total = started.elapsed().as_secs_f64() * 1000.0;
-        let first = first_token.unwrap_or(total);
-        if cold_prefix.is_none() {
-            cold_prefix = Some((first, total));
-        } else {
-            firsts.push(first);
-            totals.push(total);
-        }
-    }
+    let open = || -> Result<Agent, Box<dyn std::error::Error>> {
+        let mut config = AgentConfig::with_current_exe(
+            data.clone(),
+            repo.join("models"),
+            repo.join("fixtures"),
+        )?;
+        config.model = Some(model.to_owned());
+        config.worker_args = vec![WORKER_ARG.into()];
+        config.prompt_cache_dir = data.join("prompt-cache");
+        let agent = Agent::open(config)?;
+        agent.model_worker()?;
+        Ok(agent)
+    };
+    let prompts: Vec<String> = load_scenarios(&repo.join("fixtures/scenarios"))?
+        .into_iter()
+        .map(|scenario| scenario.prompt)
+        .collect();
+    let first_prompt = prompts.first().ok_or("no demo scenarios")?;
+    let agent = open()?;
+    let cold = time_plan(&agent, first_prompt)?;
+    let warm = prompts[1..]
+        .iter()
+        .map(|prompt| time_plan(&agent, prompt))
+        .collect::<Result<Vec<f64>, _>>()?;
     drop(agent);
+    let from_disk = time_plan(&open()?, first_prompt)?;
     let _ = std::fs::remove_dir_all(&data);
-    let (cold_first, cold_total) = cold_prefix.unwrap_or_default();
+    let row = |name: &str, ms: f64| [name.to_owned(), format!("{ms:.0}"), "-".to_owned()];
     Ok(vec![
-        [
-            "planner first token, cold prompt cache (ms)".into(),
-            format!("{cold_first:.0}"),
-            "-".into(),
-        ],
-        [
-            "planner first token, warm prefix (ms, median)".into(),
-            format!("{:.0}", median(firsts.into_iter())),
-            "-".into(),
-        ],
-        [
-            "planner request, cold prompt cache (ms)".into(),
-            format!("{cold_total:.0}"),
-            "-".into(),
-        ],
-        [
-            "planner request, warm prefix (ms, median)".into(),
-            format!("{:.0}", median(totals.into_iter())),
-            "-".into(),
-        ],
+        row("planner request, cold prompt cache (ms)", cold),
+        row(
+            "planner request, prefix from disk, new process (ms)",
+            from_disk,
+        ),
+        row(
+            "planner request, warm prefix (ms, median)",
+            median(warm.into_iter()),
+        ),
     ])
+}
+
+/// Milliseconds to plan `prompt` (plan mode: nothing runs).
+fn time_plan(agent: &Agent, prompt: &str) -> Result<f64, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    agent.ask(prompt, Mode::Plan, &mut |_| {})?;
+    Ok(started.elapsed().as_secs_f64() * 1000.0)
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {

@@ -43,11 +43,21 @@ const OVERFLOW_TOP_K: usize = 4;
 /// Longest tool result kept in an event, in characters.
 const MAX_EVENT_RESULT_CHARS: usize = 4_000;
 
+/// The directory under the data directory where the model worker keeps the KV cache of the
+/// planner's shared prompt prefix by default.
+const PROMPT_CACHE_DIR: &str = "prompt-cache";
+/// The variable that puts the prompt cache elsewhere (several data directories can share one:
+/// entries are keyed by model, executable and tokens).
+const PROMPT_CACHE_ENV: &str = "AIRLOCK_PROMPT_CACHE_DIR";
+
 /// Where the agent keeps its data and finds its model, fixtures and worker.
 #[derive(Debug, Clone)]
 pub struct AgentConfig {
     /// Directory of the SQLite file.
     pub data_dir: PathBuf,
+    /// Where the model worker keeps the KV cache of the planner's shared prompt prefix between
+    /// processes (`$AIRLOCK_PROMPT_CACHE_DIR`, else `prompt-cache` in the data directory).
+    pub prompt_cache_dir: PathBuf,
     /// Directory searched for models.
     pub models_dir: PathBuf,
     /// A model chosen explicitly (`--model`), overriding the registry's choice.
@@ -84,6 +94,8 @@ impl AgentConfig {
     ) -> Result<Self, AgentError> {
         let worker = WorkerConfig::current_exe(PathBuf::new())?;
         Ok(Self {
+            prompt_cache_dir: std::env::var_os(PROMPT_CACHE_ENV)
+                .map_or_else(|| data_dir.join(PROMPT_CACHE_DIR), PathBuf::from),
             data_dir,
             models_dir,
             model: None,
@@ -549,11 +561,12 @@ impl Agent {
     }
 
     fn spawn_model_worker(&self, model: PathBuf) -> Result<Arc<ModelWorker>, AgentError> {
-        let config = WorkerConfig::new(
+        let mut config = WorkerConfig::new(
             self.config.worker_program.clone(),
             self.config.worker_args.clone(),
             model,
         );
+        config.prompt_cache = Some(self.config.prompt_cache_dir.clone());
         Ok(Arc::new(ModelWorker::start(config)?))
     }
 
@@ -1300,6 +1313,7 @@ impl Agent {
                 messages: messages.to_vec(),
                 prefix: so_far.clone(),
                 continuations: vec![planner::PLAN_CLOSING.to_owned(), opening.clone()],
+                shared_messages: planner::shared_messages(messages),
             };
             let next = crate::observe::score(worker, "plan.next", &next)?;
             usage.get_or_insert(next.usage);
@@ -1315,6 +1329,7 @@ impl Agent {
                 messages: messages.to_vec(),
                 prefix: format!("{so_far}{opening}"),
                 continuations: names.iter().map(|name| format!("{name}\"")).collect(),
+                shared_messages: planner::shared_messages(messages),
             };
             let tools = crate::observe::score(worker, "plan.tools", &tools)?;
             let scores = choice::combine(&names, &tools.log_probs, &similarities, settings);

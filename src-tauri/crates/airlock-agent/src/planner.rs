@@ -229,10 +229,17 @@ pub(crate) fn join_intents(written: &[String]) -> String {
     format!("{}{PLAN_CLOSING}", plan_so_far(written))
 }
 
+/// How many leading messages of the planner conversation `messages` are the same for every
+/// request: all but the request itself (system prompt, examples).
+pub(crate) fn shared_messages(messages: &[ChatMessage]) -> usize {
+    messages.len().saturating_sub(1)
+}
+
 fn structured(messages: Vec<ChatMessage>, prefix: String, schema: Value) -> GenerateRequest {
     GenerateRequest {
         prefix,
         json_schema: Some(schema),
+        shared_messages: shared_messages(&messages),
         ..GenerateRequest::text(messages, MAX_PLAN_TOKENS)
     }
 }

@@ -61,7 +61,8 @@ pub fn run(
 fn run_once(paths: &Paths, scenarios: &[Scenario]) -> anyhow::Result<RunReport> {
     // Each run gets a data directory of its own: the scenarios must not inherit an earlier
     // run's spend, rate buckets or injection warning (the injection scenario warns the user; a
-    // second run in the same directory would blacklist them).
+    // second run in the same directory would blacklist them). The prompt cache stays the
+    // user's: it holds no state of a run.
     let mut config = paths.agent_config()?;
     config.data_dir = paths.data_dir.join("demo-runs").join(format!(
         "{}",
