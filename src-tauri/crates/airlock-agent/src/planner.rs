@@ -510,6 +510,11 @@ mod tests {
             .map(|m| m.content.as_str())
             .collect();
         assert_eq!(shown, ["read the syslog", "wipe the disk", "errors?"]);
+        assert_eq!(
+            request.shared_messages,
+            request.messages.len() - 1,
+            "the system prompt and examples are shared; the request never is"
+        );
         let branches = &request.json_schema.as_ref().unwrap()["properties"]["intents"]["items"];
         assert_eq!(branches["oneOf"].as_array().unwrap().len(), 1);
         assert!(request.messages[0].content.contains("- get_logs("));
