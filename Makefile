@@ -99,7 +99,9 @@ test-rust: ui
 	$(CARGO) fmt --all --check
 	$(LINTED) $(CARGO) build --workspace --all-targets
 	AIRLOCK_BIN=$(AIRLOCK) bash installers/tests/update_test.sh
-	$(LINTED) $(CARGO) nextest run --workspace --no-fail-fast
+	@# The tests' data directories share one prompt cache: the planner's prompt prefix is
+	@# processed once per run instead of once per test (entries are keyed by model and binary).
+	AIRLOCK_PROMPT_CACHE_DIR="$(CURDIR)/target/prompt-cache" $(LINTED) $(CARGO) nextest run --workspace --no-fail-fast
 
 # The sandbox tests need the Docker engine: without one, `make test` stops at setup.
 test: export AIRLOCK_REQUIRE_DOCKER := 1
