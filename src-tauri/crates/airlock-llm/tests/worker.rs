@@ -414,6 +414,25 @@ fn a_prompt_larger_than_the_context_is_refused_with_numbers() {
         matches!(err, LlmError::ContextOverflow { n_ctx: 256, .. }),
         "{err}"
     );
+    // Scoring is refused the same way, whether the prompt or the continuations overflow.
+    let score = |prompt: &str, continuation: &str| {
+        worker.score(&ScoreRequest {
+            messages: user(prompt),
+            prefix: String::new(),
+            continuations: vec![continuation.to_owned(), "no".to_owned()],
+            shared_messages: 0,
+        })
+    };
+    for (prompt, continuation) in [
+        ("pump ".repeat(400), "yes".to_owned()),
+        ("Is the pump running?".to_owned(), "valve ".repeat(400)),
+    ] {
+        let err = score(&prompt, &continuation).unwrap_err();
+        assert!(
+            matches!(err, LlmError::ContextOverflow { n_ctx: 256, .. }),
+            "{err}"
+        );
+    }
     // The worker is still alive and serves the next request.
     let pid = worker.pid();
     collect(&worker, &GenerateRequest::text(user("Hi"), 2));
