@@ -307,6 +307,26 @@ fn a_shared_prefix_kept_on_disk_spares_the_next_process_the_same_output_and_surv
 }
 
 #[test]
+fn an_unusable_prompt_cache_directory_costs_the_cache_not_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_directory = dir.path().join("prompt-cache");
+    std::fs::write(
+        &not_a_directory,
+        b"a file where the cache directory should be",
+    )
+    .unwrap();
+    let mut config = config(default_model());
+    config.prompt_cache = Some(not_a_directory.clone());
+    let worker = ModelWorker::start(config).expect("the worker starts without its cache");
+    let mut request =
+        GenerateRequest::text(conversation_with_shared_prefix("Is line 3 running?"), 4);
+    request.shared_messages = 3;
+    let (_, generation) = collect(&worker, &request);
+    assert!(generation.usage.completion_tokens > 0);
+    assert!(not_a_directory.is_file(), "the file is left alone");
+}
+
+#[test]
 fn scores_rank_continuations_as_the_models_own_greedy_choice_does() {
     let worker = worker();
     let messages = user("Which city is the capital of France? Reply with JSON.");
