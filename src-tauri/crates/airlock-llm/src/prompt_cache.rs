@@ -1,6 +1,6 @@
 //! The KV cache of shared prompt prefixes, kept on disk between worker processes.
 //!
-//! A planner prompt starts with ~2,400 tokens that are the same for every request (system
+//! A planner prompt starts with ~2,800 tokens that are the same for every request (system
 //! prompt, tool specs, examples). A worker keeps their KV cache in memory, but every new
 //! process (each `airlock ask`, the first request after the app starts) would process them
 //! again: seconds of CPU. The worker stores that prefix's KV cache here once and later
