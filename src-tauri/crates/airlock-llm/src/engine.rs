@@ -447,14 +447,13 @@ impl Session<'_> {
         shared_messages: usize,
         tokens: &[LlamaToken],
     ) -> Result<usize, LlmError> {
-        let held = common_prefix(&self.cached, tokens);
-        let shared = self.shared_prefix(messages, shared_messages, tokens)?;
-        if shared <= held {
-            return self.process_prompt(tokens);
-        }
         let Some(cache) = self.prompt_cache.clone() else {
             return self.process_prompt(tokens);
         };
+        let shared = self.shared_prefix(messages, shared_messages, tokens)?;
+        if shared <= common_prefix(&self.cached, tokens) {
+            return self.process_prompt(tokens);
+        }
         let prefix = &tokens[..shared];
         let entry = cache.entry_path(prefix);
         if cache.holds(&entry) {
@@ -501,8 +500,7 @@ impl Session<'_> {
         shared_messages: usize,
         tokens: &[LlamaToken],
     ) -> Result<usize, LlmError> {
-        if self.prompt_cache.is_none() || shared_messages == 0 || shared_messages >= messages.len()
-        {
+        if shared_messages == 0 || shared_messages >= messages.len() {
             return Ok(0);
         }
         let rendered = self.engine.render(&messages[..shared_messages], false)?;
