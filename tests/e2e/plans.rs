@@ -171,3 +171,39 @@ fn adversarial_prompts_still_yield_valid_plans() {
         assert_plan_is_valid(&outcome, prompt);
     }
 }
+
+/// The default model plans only the file listing for this request and would end there; the
+/// clause "Give me the system status", scored on its own, asks for the status read, so the
+/// plan goes on with it, and the recorded choices say which clause the call was added for.
+#[test]
+fn a_clause_the_model_left_out_gets_its_own_call() {
+    let data = tempfile::tempdir().unwrap();
+    let prompt = "Give me the system status and the list of files in opt/mes.";
+    let outcome = ask_json(data.path(), "plan", prompt);
+    assert_plan_is_valid(&outcome, prompt);
+    let mut tools: Vec<&str> = outcome["plan"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|intent| intent["tool"].as_str())
+        .collect();
+    tools.sort_unstable();
+    assert_eq!(tools, ["get_system_status", "list_files"], "{outcome}");
+    let proposals = plan_proposals(data.path());
+    let choices = proposals[0]["choices"].as_array().expect("scored choices");
+    let added: Vec<(&str, &str)> = choices
+        .iter()
+        .filter_map(|step| {
+            let clause = step["clause"].as_str()?;
+            Some((clause, step["tools"][0]["tool"].as_str()?))
+        })
+        .collect();
+    assert_eq!(
+        added,
+        [("Give me the system status", "get_system_status")],
+        "{choices:?}"
+    );
+    let model_first = choices[0]["tools"][0]["tool"].as_str();
+    assert_eq!(model_first, Some("list_files"), "{choices:?}");
+    assert_eq!(outcome["actions_taken"].as_array().map(Vec::len), Some(0));
+}

@@ -10,8 +10,8 @@ use std::time::Instant;
 use airlock_connectors::ops::{OpsSimulator, GET_SYSTEM_STATUS};
 use airlock_core::{Confidence, EventKind, Intent, Mode, ToolSpec, TraceId, Undo};
 use airlock_llm::{
-    ChatMessage, Generation, LoadedModel, ModelWorker, ScoreRequest, StopReason, Usage,
-    WorkerConfig, WORKER_ARG,
+    ChatMessage, Generation, LoadedModel, ModelWorker, Role, StopReason, Usage, WorkerConfig,
+    WORKER_ARG,
 };
 use airlock_sandbox::{Chunk, SandboxConfig};
 use airlock_store::Store;
@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
-use crate::choice::{self, PlanChoice, ScoredChoice, ToolChoice};
+use crate::choice::{self, ClauseChoice, PlanChoice, ScoredChoice, ToolChoice};
 use crate::documents::{self, DocumentSearch, EmbedderSlot};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
@@ -709,7 +709,8 @@ impl Agent {
                 self.record(
                     &trace,
                     EventKind::PlanProposed,
-                    json!({"intents": draft.intents, "offered": draft.offered, "usage": draft.usage}),
+                    json!({"intents": draft.intents, "offered": draft.offered,
+                           "choices": draft.choices, "usage": draft.usage}),
                 )?;
                 draft.intents
             }
@@ -1286,8 +1287,9 @@ impl Agent {
 
     /// Plans with the scored tool choice (see [`crate::choice`]), one intent at a time: the
     /// model's choice between ending the plan and another call, then its scores for each of
-    /// `offered` plus their similarity to `request`, then the chosen call's arguments. Returns
-    /// the first call's tool scores and the plan as one generation.
+    /// `offered` plus their similarity to `request`, then the chosen call's arguments. Where
+    /// the model would end the plan, a clause of `request` asking for a tool no call uses
+    /// adds that call. Returns each step's choice and the plan as one generation.
     fn plan_scored(
         &self,
         worker: &ModelWorker,
@@ -1300,44 +1302,68 @@ impl Agent {
         let started = Instant::now();
         let names: Vec<String> = offered.iter().map(|spec| spec.name.clone()).collect();
         let similarities = self.similarities(request, &names);
+        let clauses = if settings.cover_clauses {
+            crate::clauses::clauses(request)
+        } else {
+            Vec::new()
+        };
+        let mut clause_choices: Option<Vec<ClauseChoice>> = None;
         let mut written: Vec<String> = Vec::new();
+        let mut called: Vec<String> = Vec::new();
         let mut choices = Vec::new();
         let mut usage = None;
         let mut completion_tokens = 0;
         let mut stop_reason = StopReason::Eos;
         progress(Progress::PlanToken(planner::PLAN_OPENING));
         while written.len() < planner::MAX_INTENTS && !offered.is_empty() {
-            let so_far = planner::plan_so_far(&written);
-            let opening = planner::next_intent_opening(&written);
-            let next = ScoreRequest {
-                messages: messages.to_vec(),
-                prefix: so_far.clone(),
-                continuations: vec![planner::PLAN_CLOSING.to_owned(), opening.clone()],
-                shared_messages: planner::shared_messages(messages),
-            };
+            let next = planner::end_or_call_request(messages, &written);
             let next = crate::observe::score(worker, "plan.next", &next)?;
             usage.get_or_insert(next.usage);
             let end = choice::end_probability(next.log_probs[0], next.log_probs[1]);
-            if choice::ends_plan(end) {
-                choices.push(PlanChoice {
-                    end,
-                    tools: Vec::new(),
+            let step = if choice::ends_plan(end) {
+                if clauses.len() < 2 {
+                    choices.push(PlanChoice {
+                        end,
+                        tools: Vec::new(),
+                        clause: None,
+                    });
+                    break;
+                }
+                if clause_choices.is_none() {
+                    let scored =
+                        self.score_clauses(worker, messages, &names, &clauses, settings)?;
+                    tracing::debug!(?scored, "clauses scored");
+                    clause_choices = Some(scored);
+                }
+                let uncovered = clause_choices.iter().flatten().find(|clause| {
+                    clause
+                        .asked_tool()
+                        .is_some_and(|tool| !called.iter().any(|called| called == tool))
                 });
-                break;
-            }
-            let tools = ScoreRequest {
-                messages: messages.to_vec(),
-                prefix: format!("{so_far}{opening}"),
-                continuations: names.iter().map(|name| format!("{name}\"")).collect(),
-                shared_messages: planner::shared_messages(messages),
+                PlanChoice {
+                    end,
+                    tools: uncovered
+                        .map(|clause| clause.tools.clone())
+                        .unwrap_or_default(),
+                    clause: uncovered.map(|clause| clause.clause.clone()),
+                }
+            } else {
+                let tools = planner::tool_names_request(messages, &written, &names);
+                let tools = crate::observe::score(worker, "plan.tools", &tools)?;
+                let scores = choice::combine(&names, &tools.log_probs, &similarities, settings);
+                tracing::debug!(?scores, intent = written.len(), "tools scored");
+                PlanChoice {
+                    end,
+                    tools: scores,
+                    clause: None,
+                }
             };
-            let tools = crate::observe::score(worker, "plan.tools", &tools)?;
-            let scores = choice::combine(&names, &tools.log_probs, &similarities, settings);
-            tracing::debug!(?scores, intent = written.len(), "tools scored");
-            let Some(spec) = scores
+            let Some(spec) = step
+                .tools
                 .first()
                 .and_then(|best| offered.iter().find(|spec| spec.name == best.tool))
             else {
+                choices.push(step);
                 break;
             };
             if !written.is_empty() {
@@ -1348,7 +1374,7 @@ impl Agent {
                 progress(Progress::PlanToken(text));
                 ControlFlow::Continue(())
             })?;
-            choices.push(PlanChoice { end, tools: scores });
+            choices.push(step);
             completion_tokens += intent.usage.completion_tokens;
             let intent_text = intent.text.trim();
             if planner::repeats_a_call(&written, intent_text) {
@@ -1359,6 +1385,7 @@ impl Agent {
                 break;
             }
             written.push(intent_text.to_owned());
+            called.push(spec.name.clone());
             if intent.stop_reason == StopReason::MaxTokens {
                 stop_reason = StopReason::MaxTokens;
                 break;
@@ -1376,6 +1403,38 @@ impl Agent {
             usage,
         };
         Ok((choices, generation))
+    }
+
+    /// Each of `clauses` scored as if it were the request: the model's choice between
+    /// ending the plan at once and a call, and its scores for each of `names` plus their
+    /// similarity to the clause (see [`crate::choice`]).
+    fn score_clauses(
+        &self,
+        worker: &ModelWorker,
+        messages: &[ChatMessage],
+        names: &[String],
+        clauses: &[&str],
+        settings: &ScoredChoice,
+    ) -> Result<Vec<ClauseChoice>, AgentError> {
+        clauses
+            .iter()
+            .map(|clause| {
+                let mut probe = messages.to_vec();
+                if let Some(request) = probe.last_mut() {
+                    *request = ChatMessage::new(Role::User, (*clause).to_owned());
+                }
+                let next = planner::end_or_call_request(&probe, &[]);
+                let next = crate::observe::score(worker, "plan.clause.next", &next)?;
+                let tools = planner::tool_names_request(&probe, &[], names);
+                let tools = crate::observe::score(worker, "plan.clause.tools", &tools)?;
+                let similarities = self.similarities(clause, names);
+                Ok(ClauseChoice {
+                    clause: (*clause).to_owned(),
+                    end: choice::end_probability(next.log_probs[0], next.log_probs[1]),
+                    tools: choice::combine(names, &tools.log_probs, &similarities, settings),
+                })
+            })
+            .collect()
     }
 
     /// Each named tool's cosine similarity to `request` (zeros, with a warning, when the

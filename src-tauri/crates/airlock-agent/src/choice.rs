@@ -11,6 +11,15 @@
 //!
 //! The best tool is chosen, and the model writes that call's arguments under a grammar that
 //! allows only that tool.
+//!
+//! A small model often ends a plan after the first of several things a request asks for
+//! ("Show CPU and memory usage and the last 20 lines of syslog" got only the log read). So
+//! when the model would end the plan of a request of several clauses ([`crate::clauses`]),
+//! each clause is scored as if it were the whole request. A clause asks for a tool when the
+//! model would call one for it, and its favourite and the combined favourite agree on one
+//! with a combined probability of at least [`CLAUSE_MIN_PROBABILITY`]; fragments such as
+//! "tell me the count" ask for nothing. While a clause asks for a tool no call of the plan
+//! uses, the plan goes on with that tool.
 
 use serde::Serialize;
 
@@ -20,15 +29,21 @@ pub struct ScoredChoice {
     /// Weight of the request–tool cosine similarity against the model's log-probability
     /// (0: the model's scores alone).
     pub similarity_weight: f64,
+    /// Whether a plan goes on while a clause of the request asks for a tool it does not use.
+    pub cover_clauses: bool,
 }
 
 impl Default for ScoredChoice {
     fn default() -> Self {
         Self {
             similarity_weight: 12.0,
+            cover_clauses: true,
         }
     }
 }
+
+/// The combined probability a clause's favourite tool needs for the clause to ask for it.
+pub const CLAUSE_MIN_PROBABILITY: f64 = 0.5;
 
 /// How the planner picks the tools of a plan.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +105,38 @@ pub struct PlanChoice {
     /// Every offered tool's scores for the call, best first (empty when the plan ended).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolScore>,
+    /// The clause of the request the call was added for, when the model would have ended
+    /// the plan (then `tools` are the clause's scores).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clause: Option<String>,
+}
+
+/// A clause of a request scored as if it were the whole request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClauseChoice {
+    /// The clause.
+    pub clause: String,
+    /// The model's probability of planning no call for it.
+    pub end: f64,
+    /// Every offered tool's scores for its first call, best first.
+    pub tools: Vec<ToolScore>,
+}
+
+impl ClauseChoice {
+    /// The tool the clause asks for: the model would call one, and its favourite and the
+    /// combined favourite agree, with a combined probability of at least
+    /// [`CLAUSE_MIN_PROBABILITY`].
+    pub(crate) fn asked_tool(&self) -> Option<&str> {
+        let combined = self.tools.first()?;
+        let model = self
+            .tools
+            .iter()
+            .max_by(|a, b| a.model.total_cmp(&b.model))?;
+        (!ends_plan(self.end)
+            && combined.tool == model.tool
+            && combined.combined >= CLAUSE_MIN_PROBABILITY)
+            .then_some(combined.tool.as_str())
+    }
 }
 
 /// The model's probability of ending the plan rather than adding a call: `log_end` is the
@@ -123,6 +170,7 @@ mod tests {
 
     const PLAIN: ScoredChoice = ScoredChoice {
         similarity_weight: 0.0,
+        cover_clauses: false,
     };
 
     #[test]
@@ -141,6 +189,7 @@ mod tests {
         let tools = names(&["sap_notifications", "sap_maintenance_orders"]);
         let settings = ScoredChoice {
             similarity_weight: 8.0,
+            ..ScoredChoice::default()
         };
         // The model leans to notifications (0.62 vs 0.38); the request reads like orders.
         let narrow = [0.62_f64.ln(), 0.38_f64.ln()];
@@ -166,5 +215,35 @@ mod tests {
         assert!(ends_plan(end_probability(-0.1, -3.0)));
         assert!(!ends_plan(end_probability(-3.0, -0.1)));
         assert!((end_probability(-2.0, -2.0) - 0.5).abs() < 1e-12);
+    }
+
+    /// A clause the model ends at once with probability `end`, and otherwise calls the three
+    /// tools at the probabilities `tools`.
+    fn clause(end: f64, tools: [f64; 3], similarities: &[f32]) -> ClauseChoice {
+        let names = names(&["get_system_status", "get_logs", "search_documents"]);
+        let log_probs: Vec<f64> = tools.iter().map(|p| p.ln()).collect();
+        ClauseChoice {
+            clause: "a clause".to_owned(),
+            end,
+            tools: combine(&names, &log_probs, similarities, &ScoredChoice::default()),
+        }
+    }
+
+    #[test]
+    fn a_clause_asks_for_a_tool_only_when_the_model_and_the_similarity_agree_on_it() {
+        // "memory usage": the model is sure, the similarity weak but on its side.
+        let sure = clause(0.03, [0.86, 0.05, 0.09], &[0.25, 0.2, 0.1]);
+        assert_eq!(sure.asked_tool(), Some("get_system_status"));
+        // "bearing noise": the similarity carries a tool the model does not favour.
+        let split = clause(0.31, [0.10, 0.55, 0.35], &[0.45, 0.1, 0.0]);
+        assert_eq!(split.tools[0].tool, "get_system_status");
+        assert_eq!(split.asked_tool(), None);
+        // "tell me the count": they agree, but on a coin toss.
+        let unsure = clause(0.12, [0.4, 0.35, 0.25], &[0.03, 0.03, 0.03]);
+        assert!(unsure.tools[0].combined < CLAUSE_MIN_PROBABILITY);
+        assert_eq!(unsure.asked_tool(), None);
+        // A clause the model would plan nothing for asks for nothing.
+        let nothing = clause(0.8, [0.9, 0.05, 0.05], &[0.5, 0.1, 0.1]);
+        assert_eq!(nothing.asked_tool(), None);
     }
 }

@@ -11,6 +11,7 @@ mod approvals;
 mod batch;
 mod checks;
 mod choice;
+mod clauses;
 mod connections;
 mod conversation;
 mod documents;

@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use airlock_core::{Plan, ToolSpec};
-use airlock_llm::{ChatMessage, GenerateRequest, Role, StopReason};
+use airlock_llm::{ChatMessage, GenerateRequest, Role, ScoreRequest, StopReason};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -195,6 +195,30 @@ pub(crate) fn next_intent_opening(written: &[String]) -> String {
 
 /// What the model writes to end the plan.
 pub(crate) const PLAN_CLOSING: &str = "]}";
+
+/// Scores ending the plan after the intents `written` against another call (in that order).
+pub(crate) fn end_or_call_request(messages: &[ChatMessage], written: &[String]) -> ScoreRequest {
+    ScoreRequest {
+        messages: messages.to_vec(),
+        prefix: plan_so_far(written),
+        continuations: vec![PLAN_CLOSING.to_owned(), next_intent_opening(written)],
+        shared_messages: shared_messages(messages),
+    }
+}
+
+/// Scores each of `tools` as the next call's tool after the intents `written`.
+pub(crate) fn tool_names_request(
+    messages: &[ChatMessage],
+    written: &[String],
+    tools: &[String],
+) -> ScoreRequest {
+    ScoreRequest {
+        messages: messages.to_vec(),
+        prefix: format!("{}{}", plan_so_far(written), next_intent_opening(written)),
+        continuations: tools.iter().map(|name| format!("{name}\"")).collect(),
+        shared_messages: shared_messages(messages),
+    }
+}
 
 /// The next intent, calling `spec` (already chosen), after the intents `written` so far.
 pub(crate) fn next_intent_request(
@@ -486,6 +510,30 @@ mod tests {
     fn an_empty_plan_is_a_valid_plan() {
         let plan = parse_plan(r#"{"intents":[]}"#, StopReason::Eos, 5, &registry()).unwrap();
         assert!(plan.intents.is_empty());
+    }
+
+    #[test]
+    fn the_scorings_continue_the_plan_written_so_far_and_share_all_but_the_request() {
+        let messages = vec![
+            ChatMessage::new(Role::System, "tools".to_owned()),
+            ChatMessage::new(Role::User, "logs and status".to_owned()),
+        ];
+        let first = tool_names_request(&messages, &[], &["get_logs".to_owned()]);
+        assert_eq!(first.prefix, r#"{"intents":[{"tool":""#);
+        assert_eq!(first.continuations, [r#"get_logs""#]);
+        let written = [r#"{"tool":"get_logs","args":{}}"#.to_owned()];
+        let next = end_or_call_request(&messages, &written);
+        assert_eq!(next.prefix, r#"{"intents":[{"tool":"get_logs","args":{}}"#);
+        assert_eq!(next.continuations, ["]}", r#",{"tool":""#]);
+        let second = tool_names_request(&messages, &written, &["get_system_status".to_owned()]);
+        assert_eq!(
+            second.prefix,
+            r#"{"intents":[{"tool":"get_logs","args":{}},{"tool":""#
+        );
+        for request in [first, next, second] {
+            assert_eq!(request.shared_messages, 1);
+            assert_eq!(request.messages, messages);
+        }
     }
 
     #[test]
