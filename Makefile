@@ -158,8 +158,9 @@ eval-citations: setup models-recommended ui
 
 # The planner's tool-selection accuracy and argument validity on fixtures/planner/selection.toml:
 # greedy with every tool offered and with the top 4 and 6 (grammar) and top 4 (prompt too), and
-# the scored choice (AIRLOCK_EVAL_MODEL=path.gguf for another model, AIRLOCK_EVAL_SETTINGS=scored,every
-# for some settings only): about 15 minutes on 2 cores.
+# the scored choice with and without its clauses' check (AIRLOCK_EVAL_MODEL=path.gguf for another
+# model, AIRLOCK_EVAL_SETTINGS=scored,every for some settings only, AIRLOCK_EVAL_CASES=path.toml
+# for other requests): about 20 minutes on 2 cores.
 eval-planner: setup models-recommended ui
 	$(CARGO) bench -p airlock-agent --bench planner
 

@@ -3,7 +3,8 @@
 //! through the real worker, once per setting: greedy with every tool offered; greedy with the
 //! top 4 and the top 6 by similarity (plus the always-on status read) allowed by the grammar
 //! while the prompt lists every tool; greedy with the top 4 in both the prompt and the
-//! grammar; and the scored choice over every tool. The table reports per setting:
+//! grammar; and the scored choice over every tool, with and without the clauses' check
+//! (`crate::choice`). The table reports per setting:
 //!
 //! - tool selection: plans whose set of tools is exactly the expected set;
 //! - expected offered: requests whose expected tools were all offered (preselection's recall);
@@ -15,7 +16,8 @@
 //! Every plan is kept, one JSON line per request and setting (with the scored choice, also the
 //! first call's tool scores), in
 //! `target/eval-planner/plans.jsonl`. `AIRLOCK_EVAL_MODEL=path.gguf` picks the model (default:
-//! the demo model, `models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`).
+//! the demo model, `models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf`), `AIRLOCK_EVAL_CASES=path.toml`
+//! another set of cases.
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -75,9 +77,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let model = std::env::var_os("AIRLOCK_EVAL_MODEL")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo.join("models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"));
-    let cases: Cases = toml::from_str(&std::fs::read_to_string(
-        repo.join("fixtures/planner/selection.toml"),
-    )?)?;
+    let cases_file = std::env::var_os("AIRLOCK_EVAL_CASES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo.join("fixtures/planner/selection.toml"));
+    let cases: Cases = toml::from_str(&std::fs::read_to_string(cases_file)?)?;
     let out_dir = repo.join("target/eval-planner");
     std::fs::create_dir_all(&out_dir)?;
     let mut plans = std::fs::File::create(out_dir.join("plans.jsonl"))?;
@@ -96,6 +99,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             greedy,
         ),
         ("scored choice", Preselection::off(), scored),
+        (
+            "scored, no clauses",
+            Preselection::off(),
+            ToolChoice::Scored(ScoredChoice {
+                cover_clauses: false,
+                ..ScoredChoice::default()
+            }),
+        ),
     ];
     // `AIRLOCK_EVAL_SETTINGS=scored,every` runs only the settings whose labels start so.
     let wanted: Option<Vec<String>> = std::env::var("AIRLOCK_EVAL_SETTINGS")
@@ -149,7 +160,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!(
-        "{:<16} | {:>14} | {:>17} | {:>20} | {:>15} | {:>7} | {:>10} | {:>10}",
+        "{:<18} | {:>14} | {:>17} | {:>20} | {:>15} | {:>7} | {:>10} | {:>10}",
         "setting",
         "tool selection",
         "expected offered",
@@ -159,7 +170,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "p50 ms",
         "p90 ms"
     );
-    println!("{}", "-".repeat(130));
+    println!("{}", "-".repeat(132));
     for (label, mut score) in rows {
         score.latencies.sort_by(f64::total_cmp);
         let at = |q: f64| {
@@ -167,7 +178,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             score.latencies[index]
         };
         println!(
-            "{label:<16} | {:>14} | {:>17} | {:>20} | {:>15} | {:>7} | {:>10.0} | {:>10.0}",
+            "{label:<18} | {:>14} | {:>17} | {:>20} | {:>15} | {:>7} | {:>10.0} | {:>10.0}",
             format!("{}/{}", score.right_tools, score.cases),
             format!("{}/{}", score.offered_expected, score.cases),
             format!("{}/{}", score.schema_valid, score.intents),
