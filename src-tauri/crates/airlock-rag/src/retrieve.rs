@@ -172,7 +172,9 @@ pub struct Fused {
 
 /// Reciprocal rank fusion of two ranked lists (best first): each chunk scores the sum of
 /// `1 / (rrf_k + rank)` over the lists it is in; ties go to the better vector rank, then the
-/// smaller chunk id, so the order is deterministic. Returns the best `top`.
+/// smaller chunk id, so the order is deterministic. Returns the best `top`, in which each
+/// list's first hit is kept: a chunk first in one list and missing from the other would
+/// otherwise lose to chunks in the middle of both (the last places give way to it).
 #[must_use]
 pub fn fuse(vector: &[ChunkHit], keyword: &[ChunkHit], rrf_k: f32, top: usize) -> Vec<Fused> {
     let mut by_chunk: HashMap<i64, Fused> = HashMap::new();
@@ -206,8 +208,26 @@ pub fn fuse(vector: &[ChunkHit], keyword: &[ChunkHit], rrf_k: f32, top: usize) -
             )
             .then(a.chunk_id.cmp(&b.chunk_id))
     });
-    fused.truncate(top);
+    keep_each_lists_best(&mut fused, top);
     fused
+}
+
+/// Truncates `fused` (best first) to `top`; each list's first hit that falls beyond it takes
+/// the place of the last hit that is neither list's first.
+fn keep_each_lists_best(fused: &mut Vec<Fused>, top: usize) {
+    let is_first = |hit: &Fused| hit.vector_rank == Some(1) || hit.keyword_rank == Some(1);
+    let mut late: Vec<Fused> = fused
+        .drain(top.min(fused.len())..)
+        .filter(|hit| is_first(hit))
+        .collect();
+    late.reverse();
+    while let Some(hit) = late.pop() {
+        let Some(at) = fused.iter().rposition(|kept| !is_first(kept)) else {
+            break;
+        };
+        fused.remove(at);
+        fused.push(hit);
+    }
 }
 
 fn empty(chunk_id: i64) -> Fused {
@@ -247,6 +267,25 @@ mod tests {
         assert_eq!(fused[0].vector_rank, Some(1));
         assert_eq!(fused[0].keyword_rank, Some(3));
         assert!((fused[0].score - (1.0 / 61.0 + 1.0 / 63.0)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn each_lists_first_hit_stays_when_chunks_in_both_lists_outrank_it() {
+        // 9 is the nearest chunk and 4 the best keyword match, each missing from the other
+        // list; 1, 2 and 3 are in the middle of both and score higher.
+        let vector = hits(&[9, 1, 2, 3]);
+        let keyword = hits(&[4, 1, 2, 3]);
+        let order = |top| -> Vec<i64> {
+            fuse(&vector, &keyword, 60.0, top)
+                .iter()
+                .map(|f| f.chunk_id)
+                .collect()
+        };
+        assert_eq!(order(5), [1, 2, 3, 9, 4]);
+        assert_eq!(order(3), [1, 9, 4]);
+        assert_eq!(order(2), [9, 4]);
+        assert_eq!(order(1), [9]);
+        assert!(order(0).is_empty());
     }
 
     #[test]
