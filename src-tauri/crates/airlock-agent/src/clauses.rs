@@ -15,8 +15,13 @@ const JOINING_WORDS: &[&str] = &["and", "then", "also", "plus"];
 /// The fewest words a clause holds; a lone word ("please", "too") asks for nothing.
 const MIN_WORDS: usize = 2;
 
-/// The clauses of `request`, in order, trimmed of spaces and commas; fragments of fewer
-/// than two words are left out.
+/// The most clauses taken from one request. Each costs the planner two scorings, and a plan
+/// holds at most `planner::MAX_INTENTS` calls, so a long text full of "and" must not cost
+/// minutes.
+pub(crate) const MAX_CLAUSES: usize = 8;
+
+/// The first [`MAX_CLAUSES`] clauses of `request`, in order, trimmed of spaces and commas;
+/// fragments of fewer than two words are left out.
 pub(crate) fn clauses(request: &str) -> Vec<&str> {
     let mut clauses = Vec::new();
     let mut start = 0;
@@ -42,6 +47,7 @@ pub(crate) fn clauses(request: &str) -> Vec<&str> {
         }
     }
     push(start, request.len());
+    clauses.truncate(MAX_CLAUSES);
     clauses
 }
 
@@ -101,5 +107,13 @@ mod tests {
             clauses("Prüfe den Zähler; dann gut"),
             ["Prüfe den Zähler", "dann gut"]
         );
+    }
+
+    #[test]
+    fn a_long_text_gives_only_the_first_clauses() {
+        let request = "read the logs and ".repeat(500);
+        let found = clauses(&request);
+        assert_eq!(found.len(), MAX_CLAUSES);
+        assert!(found.iter().all(|clause| *clause == "read the logs"));
     }
 }
