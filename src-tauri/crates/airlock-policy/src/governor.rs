@@ -17,7 +17,7 @@ use crate::decision::{Decision, Layer, Outcome, Risk, Step};
 use crate::directory::{Member, PrincipalKind};
 use crate::guards::command::CommandGuard;
 use crate::guards::config::ConfigGuard;
-use crate::guards::injection::InjectionScreen;
+use crate::guards::injection::{self, InjectionScreen};
 use crate::guards::sql::SqlGuard;
 use crate::layers::authorization::{self, CedarQuery, Resource};
 use crate::layers::business::{self, Guards};
@@ -175,6 +175,13 @@ impl Governor {
         let bundle = PolicyBundle::load(policy_dir)?;
         self.compiled = compile(bundle, &tools, &self.sim_root)?;
         Ok(())
+    }
+
+    /// What the policy's injection screen finds in `text`: other text about to reach the
+    /// model, such as a retrieved passage, screened as a request would be.
+    #[must_use]
+    pub fn screen(&self, text: &str) -> Vec<injection::Finding> {
+        self.compiled.screen.screen(text)
     }
 
     /// Whether `tool` is one the governor decides (a tool of an attached MCP server it could

@@ -408,3 +408,29 @@ fn an_attached_servers_unusable_tools_are_refused_and_the_rest_governed() {
         );
     }
 }
+
+#[test]
+fn the_screen_flags_the_planted_injection_and_no_other_paragraph_of_the_corpus() {
+    let governor = governor(&policy_dir()).unwrap();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../fixtures/docs");
+    let mut flagged = Vec::new();
+    let mut paragraphs = 0;
+    let corpus = fs::read_to_string(docs.join("corpus.txt")).unwrap();
+    for name in corpus.lines().filter(|line| !line.starts_with('#')) {
+        // The PDF and the DOCX were made from Markdown sources of the same text.
+        let source = Path::new(name).with_extension(match name.rsplit_once('.') {
+            Some((_, "pdf" | "docx")) => "md",
+            Some((_, extension)) => extension,
+            None => "",
+        });
+        for paragraph in fs::read_to_string(docs.join(source)).unwrap().split("\n\n") {
+            paragraphs += 1;
+            if !governor.screen(paragraph).is_empty() {
+                flagged.push(paragraph.to_owned());
+            }
+        }
+    }
+    assert!(paragraphs > 50, "only {paragraphs} paragraphs read");
+    assert_eq!(flagged.len(), 1, "{flagged:#?}");
+    assert!(flagged[0].contains("ignore all previous instructions"));
+}
