@@ -153,8 +153,30 @@ fn ask_answers_from_the_manual_with_a_page_citation() {
         "plan mode runs no tool; the search is context"
     );
     let answer = outcome["answer"].as_str().unwrap();
-    assert!(answer.contains("Sources:"), "{answer}");
-    assert!(answer.contains("airlock docs show"), "{answer}");
+    let (_, listed) = answer.split_once("\n\nSources:").expect(answer);
+    let (cited, further) = listed
+        .split_once("\n\nAlso found, not used in this answer:")
+        .expect("the answer is written from two passages and lists the others");
+    let shown = |part: &str| -> Vec<&Value> {
+        passages
+            .iter()
+            .filter(|p| part.contains(&format!("airlock docs show {})", p["chunk_id"])))
+            .collect()
+    };
+    let (cited, further) = (shown(cited), shown(further));
+    assert!((1..=2).contains(&cited.len()), "{answer}");
+    assert!(
+        cited
+            .iter()
+            .any(|p| p["text"].as_str().unwrap().contains("45 N·m")
+                && p["citation"].as_str().unwrap().contains("p. 2")),
+        "the torque passage is cited: {answer}"
+    );
+    assert_eq!(further.len(), passages.len() - 2, "{answer}");
+    assert!(
+        further.iter().all(|p| !cited.contains(p)),
+        "a passage is either used or listed: {answer}"
+    );
 }
 
 #[test]

@@ -28,7 +28,7 @@ use crate::planner::{self, Example};
 use crate::preselect::{Preselection, ToolIndex, ALWAYS_OFFERED};
 use crate::sandboxed::SandboxRunner;
 use crate::timing::{RequestClock, Timings};
-use crate::{answer, check_request, conversation, remedy, AgentError, ToolRegistry};
+use crate::{answer, check_request, conversation, focus, remedy, AgentError, ToolRegistry};
 
 /// The name of the key that signs audit checkpoints, in the OS keychain (or a key file).
 pub const AUDIT_KEY: &str = "audit-checkpoints";
@@ -1846,7 +1846,9 @@ impl Agent {
         Ok((planned, ran.actions))
     }
 
-    /// The answer from document `passages` and tool `actions`, with citations.
+    /// The answer from tool `actions` and the document `passages` the request is most likely
+    /// about (see [`focus`]), with citations, and the other passages listed after it. What
+    /// the injection screen flags in a passage is withheld from the model.
     fn grounded_answer(
         &self,
         trace: &TraceId,
@@ -1855,13 +1857,48 @@ impl Agent {
         actions: &[Action],
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<String, AgentError> {
-        let generate = answer::grounded_request(request, passages, actions);
-        let text = self
-            .summarize(trace, &generate, progress)?
-            .unwrap_or_else(|err| {
+        let readable = answer::withheld(passages, |text| self.governance.flags_injection(text));
+        let (used, further) = focus::split(&readable, &self.focus_order(request, &readable));
+        let generate = answer::grounded_request(request, &used, actions);
+        let text = match self.summarize(trace, &generate, progress)? {
+            Ok(text) => answer::without_echo(&text).unwrap_or_else(|| answer::ONLY_ECHO.to_owned()),
+            Err(err) => {
                 format!("The summary could not be written ({err}); the passages found are:")
-            });
-        Ok(answer::with_citations(&text, request, passages))
+            }
+        };
+        Ok(answer::with_further_reading(
+            answer::with_citations(&text, request, &used),
+            &further,
+        ))
+    }
+
+    /// The order in which the answer takes `passages`: by how likely the model finds `request`
+    /// as a question about each, when there are more than it uses; the retrieval order
+    /// otherwise, or when the model cannot score them.
+    fn focus_order(&self, request: &str, passages: &[airlock_rag::Passage]) -> Vec<usize> {
+        let retrieval: Vec<usize> = (0..passages.len()).collect();
+        if passages.len() <= focus::ANSWER_PASSAGES {
+            return retrieval;
+        }
+        let question: String = request.chars().take(documents::MAX_QUERY_CHARS).collect();
+        let scored: Result<Vec<f64>, AgentError> = self.model_worker().and_then(|worker| {
+            passages
+                .iter()
+                .map(|passage| {
+                    let scoring = focus::likelihood_request(&question, passage);
+                    crate::observe::score(&worker, "answer.focus", &scoring)
+                        .map(|scores| scores.log_probs.first().copied().unwrap_or(f64::MIN))
+                        .map_err(AgentError::from)
+                })
+                .collect()
+        });
+        match scored {
+            Ok(log_probs) => focus::ranked(&log_probs),
+            Err(err) => {
+                tracing::warn!(%err, "passages not re-ranked: the answer takes them in retrieval order");
+                retrieval
+            }
+        }
     }
 
     fn answer(

@@ -83,6 +83,11 @@ impl Governance {
         self.governor().governs(tool)
     }
 
+    /// Whether the injection screen flags `text` (see [`Governor::screen`]).
+    pub fn flags_injection(&self, text: &str) -> bool {
+        !self.governor().screen(text).is_empty()
+    }
+
     /// Who the requests run as.
     pub fn principal(&self) -> &str {
         &self.principal

@@ -17,6 +17,7 @@ mod conversation;
 mod documents;
 mod error;
 mod events;
+mod focus;
 mod governance;
 mod library;
 mod observe;

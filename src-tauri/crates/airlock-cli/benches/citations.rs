@@ -84,6 +84,7 @@ fn is_expected(source: &Value, question: &Question) -> bool {
 fn judge(outcome: &Value, question: &Question, readable: bool) -> (bool, bool, String) {
     let answer = outcome["answer"].as_str().unwrap_or_default();
     let (body, listed) = answer.split_once("\n\nSources:").unwrap_or((answer, ""));
+    let (listed, _) = listed.split_once("\n\nAlso found").unwrap_or((listed, ""));
     let sources = outcome["sources"].as_array().cloned().unwrap_or_default();
     let cited = |source: &Value| {
         listed.contains(&format!(
