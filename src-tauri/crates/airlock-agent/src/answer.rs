@@ -10,7 +10,7 @@ use airlock_rag::Passage;
 use crate::{Action, PlanStop, PlannedIntent};
 
 /// Longest piece of one tool result shown to the model.
-const MAX_RESULT_CHARS: usize = 2_000;
+pub(crate) const MAX_RESULT_CHARS: usize = 2_000;
 /// Token budget of an answer.
 const MAX_ANSWER_TOKENS: u32 = 256;
 

@@ -9,13 +9,10 @@
 use airlock_llm::{ChatMessage, Role, ScoreRequest};
 use airlock_rag::Passage;
 
-use crate::answer::truncate;
+use crate::answer::{truncate, MAX_RESULT_CHARS};
 
 /// How many passages an answer is written from; the rest are listed as further reading.
 pub(crate) const ANSWER_PASSAGES: usize = 2;
-
-/// Longest piece of a passage the model reads to score it (as much as the answer shows).
-const MAX_SCORED_CHARS: usize = 2_000;
 
 /// The scoring of `request` as a question written about `passage`.
 pub(crate) fn likelihood_request(request: &str, passage: &Passage) -> ScoreRequest {
@@ -25,7 +22,7 @@ pub(crate) fn likelihood_request(request: &str, passage: &Passage) -> ScoreReque
             format!(
                 "Passage from {}:\n{}\n\nWrite a question that this passage answers.",
                 passage.citation,
-                truncate(passage.text.trim(), MAX_SCORED_CHARS)
+                truncate(passage.text.trim(), MAX_RESULT_CHARS)
             ),
         )],
         prefix: String::new(),
