@@ -460,6 +460,8 @@ async fn walk_through() {
     app.shot("read-answer-timeline").await;
     citation.click().await.unwrap();
     let sheet = app.find("[data-testid=citation-sheet]").await;
+    // The sheet opens at once and shows the passage when it has loaded.
+    app.find("[data-testid=citation-sheet] .passage").await;
     let passage = sheet.text().await.unwrap();
     assert!(
         passage.contains("P-101") || passage.contains("N·m"),
