@@ -180,6 +180,38 @@ fn ask_answers_from_the_manual_with_a_page_citation() {
 }
 
 #[test]
+fn a_question_the_documents_answer_is_planned_as_a_document_search() {
+    // Without the passage found before planning, SmolLM2 plans a restart of the label
+    // printer service for this question; the handover note answers it.
+    let data = tempfile::tempdir().unwrap();
+    assert_eq!(add_corpus(data.path(), &[]).status.code(), Some(0));
+    let output = airlock(data.path())
+        .args(["ask", "--json", "--mode", "plan"])
+        .arg("What should we do if the case label printer on line 3 stops printing again?")
+        .output()
+        .unwrap();
+    let outcome = json(&output);
+    let tools: Vec<&str> = outcome["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|intent| intent["tool"].as_str().unwrap())
+        .collect();
+    assert!(
+        tools.iter().all(|tool| *tool == "search_documents"),
+        "planned {tools:?}: {outcome:#}"
+    );
+    assert!(
+        outcome["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["citation"].as_str().unwrap().contains("Shift handover")),
+        "{outcome:#}"
+    );
+}
+
+#[test]
 fn an_injection_in_a_retrieved_document_causes_no_action() {
     let data = tempfile::tempdir().unwrap();
     assert_eq!(add_corpus(data.path(), &[]).status.code(), Some(0));

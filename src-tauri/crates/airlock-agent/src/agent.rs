@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 use airlock_policy::token::IntentToken;
 use airlock_policy::{Decision, Outcome};
 
-use crate::choice::{self, ClauseChoice, PlanChoice, ScoredChoice, ToolChoice};
+use crate::choice::{self, ClauseChoice, PlanChoice, ScoredChoice, ScoredRequest, ToolChoice};
 use crate::documents::{self, DocumentSearch, EmbedderSlot};
 use crate::governance::{Governance, RequestRef};
 use crate::planner::{self, Example};
@@ -695,7 +695,8 @@ impl Agent {
             }
             None => {
                 let prompt = format!("{}{request}", conversation::context(&earlier));
-                let draft = match clock.model(|| self.draft(&prompt, request, progress)) {
+                let nearest = documents::nearest_similarity(&passages);
+                let draft = match clock.model(|| self.draft(&prompt, request, nearest, progress)) {
                     Ok(draft) => draft,
                     Err(err) => {
                         self.record(
@@ -710,7 +711,8 @@ impl Agent {
                     &trace,
                     EventKind::PlanProposed,
                     json!({"intents": draft.intents, "offered": draft.offered,
-                           "choices": draft.choices, "usage": draft.usage}),
+                           "choices": draft.choices, "nearest_passage": nearest,
+                           "usage": draft.usage}),
                 )?;
                 draft.intents
             }
@@ -1188,21 +1190,24 @@ impl Agent {
     /// [`AgentError::Model`] when the model cannot run, [`AgentError::Plan`] when its output
     /// is not a plan.
     pub fn draft_plan(&self, request: &str) -> Result<Draft, AgentError> {
-        self.draft(request, request, &mut |_| {})
+        self.draft(request, request, None, &mut |_| {})
     }
 
     /// The model's plan for `prompt` (the request after the conversation's context), offered
     /// the tools preselected for `request`. When the prompt listing the tools does not fit the
     /// model's context (a large catalog, e.g. with MCP servers attached), the plan is made
     /// again with the prompt, too, narrowed to the tools nearest the request.
+    /// `passage_similarity` is that of the passage nearest the request among those the
+    /// documents search found before planning (see [`choice::credit_documents`]).
     pub(crate) fn draft(
         &self,
         prompt: &str,
         request: &str,
+        passage_similarity: Option<f32>,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Draft, AgentError> {
         let configured = &self.config.preselection;
-        match self.draft_with(prompt, request, configured, progress) {
+        match self.draft_with(prompt, request, passage_similarity, configured, progress) {
             Err(AgentError::Model(airlock_llm::LlmError::ContextOverflow {
                 prompt_tokens,
                 n_ctx,
@@ -1215,7 +1220,7 @@ impl Agent {
                     "the tools do not fit the model's context; planning with the nearest only"
                 );
                 let narrowed = Preselection::top(OVERFLOW_TOP_K, ALWAYS_OFFERED).in_prompt_too();
-                self.draft_with(prompt, request, &narrowed, progress)
+                self.draft_with(prompt, request, passage_similarity, &narrowed, progress)
             }
             drafted => drafted,
         }
@@ -1225,6 +1230,7 @@ impl Agent {
         &self,
         prompt: &str,
         request: &str,
+        passage_similarity: Option<f32>,
         preselection: &Preselection,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<Draft, AgentError> {
@@ -1250,6 +1256,10 @@ impl Agent {
             }
             ToolChoice::Scored(settings) => {
                 let messages = planner::plan_messages(prompt, shown, &self.examples, today);
+                let request = ScoredRequest {
+                    text: request,
+                    passage_similarity,
+                };
                 let (steps, generation) =
                     self.plan_scored(&worker, &messages, &offered, request, &settings, progress)?;
                 choices = steps;
@@ -1295,15 +1305,16 @@ impl Agent {
         worker: &ModelWorker,
         messages: &[ChatMessage],
         offered: &[ToolSpec],
-        request: &str,
+        request: ScoredRequest<'_>,
         settings: &ScoredChoice,
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<(Vec<PlanChoice>, Generation), AgentError> {
         let started = Instant::now();
         let names: Vec<String> = offered.iter().map(|spec| spec.name.clone()).collect();
-        let similarities = self.similarities(request, &names);
+        let mut similarities = self.similarities(request.text, &names);
+        choice::credit_documents(&names, &mut similarities, request.passage_similarity);
         let clauses = if settings.cover_clauses {
-            crate::clauses::clauses(request)
+            crate::clauses::clauses(request.text)
         } else {
             Vec::new()
         };
@@ -1330,8 +1341,14 @@ impl Agent {
                     break;
                 }
                 if clause_choices.is_none() {
-                    let scored =
-                        self.score_clauses(worker, messages, &names, &clauses, settings)?;
+                    let scored = self.score_clauses(
+                        worker,
+                        messages,
+                        &names,
+                        &clauses,
+                        request.passage_similarity,
+                        settings,
+                    )?;
                     tracing::debug!(?scored, "clauses scored");
                     clause_choices = Some(scored);
                 }
@@ -1407,13 +1424,15 @@ impl Agent {
 
     /// Each of `clauses` scored as if it were the request: the model's choice between
     /// ending the plan at once and a call, and its scores for each of `names` plus their
-    /// similarity to the clause (see [`crate::choice`]).
+    /// similarity to the clause, the document search credited with the request's
+    /// `passage_similarity` (see [`crate::choice`]).
     fn score_clauses(
         &self,
         worker: &ModelWorker,
         messages: &[ChatMessage],
         names: &[String],
         clauses: &[&str],
+        passage_similarity: Option<f32>,
         settings: &ScoredChoice,
     ) -> Result<Vec<ClauseChoice>, AgentError> {
         clauses
@@ -1427,7 +1446,8 @@ impl Agent {
                 let next = crate::observe::score(worker, "plan.clause.next", &next)?;
                 let tools = planner::tool_names_request(&probe, &[], names);
                 let tools = crate::observe::score(worker, "plan.clause.tools", &tools)?;
-                let similarities = self.similarities(clause, names);
+                let mut similarities = self.similarities(clause, names);
+                choice::credit_documents(names, &mut similarities, passage_similarity);
                 Ok(ClauseChoice {
                     clause: (*clause).to_owned(),
                     end: choice::end_probability(next.log_probs[0], next.log_probs[1]),

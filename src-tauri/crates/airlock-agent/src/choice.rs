@@ -20,6 +20,11 @@
 //! with a combined probability of at least [`CLAUSE_MIN_PROBABILITY`]; fragments such as
 //! "tell me the count" ask for nothing. While a clause asks for a tool no call of the plan
 //! uses, the plan goes on with that tool.
+//!
+//! The plant documents searched before planning are evidence too. When a passage came close
+//! to the request, the request is at least that similar to `search_documents`
+//! ([`credit_documents`]): a question the documents answer is not planned as a log read or a
+//! log-level change because the small model leaned that way.
 
 use serde::Serialize;
 
@@ -94,6 +99,35 @@ pub(crate) fn combine(
         .collect();
     scores.sort_by(|a, b| b.combined.total_cmp(&a.combined));
     scores
+}
+
+/// A request as the scored choice weighs it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScoredRequest<'a> {
+    /// The operator's request.
+    pub text: &'a str,
+    /// The cosine similarity of the passage nearest the request among those the documents
+    /// search found before planning.
+    pub passage_similarity: Option<f32>,
+}
+
+/// Credits the document search with `passage_similarity`, the cosine similarity of the
+/// passage nearest the request among those found before planning: `search_documents` (when
+/// among `tools`) is at least that similar to the request. `similarities` is in the order of
+/// `tools`.
+pub(crate) fn credit_documents(
+    tools: &[String],
+    similarities: &mut [f32],
+    passage_similarity: Option<f32>,
+) {
+    let Some(passage) = passage_similarity else {
+        return;
+    };
+    for (tool, similarity) in tools.iter().zip(similarities.iter_mut()) {
+        if tool == crate::documents::SEARCH_DOCUMENTS {
+            *similarity = similarity.max(passage);
+        }
+    }
 }
 
 /// One step of a scored plan: the choice between ending it and another call, and, for a
@@ -215,6 +249,28 @@ mod tests {
         assert!(ends_plan(end_probability(-0.1, -3.0)));
         assert!(!ends_plan(end_probability(-3.0, -0.1)));
         assert!((end_probability(-2.0, -2.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_close_passage_credits_the_document_search_only() {
+        let tools = names(&["get_logs", "search_documents", "set_log_level"]);
+        let mut similarities = [0.16, 0.22, 0.09];
+        credit_documents(&tools, &mut similarities, Some(0.58));
+        assert_eq!(similarities, [0.16, 0.58, 0.09]);
+        // A passage less similar than the tool's own description changes nothing.
+        credit_documents(&tools, &mut similarities, Some(0.3));
+        assert_eq!(similarities, [0.16, 0.58, 0.09]);
+        let mut unchanged = [0.16, 0.22, 0.09];
+        credit_documents(&tools, &mut unchanged, None);
+        assert_eq!(unchanged, [0.16, 0.22, 0.09]);
+        // A model leaning to a log read (0.40 against 0.05) outvotes the search's own
+        // description, but not the passage the search found.
+        let settings = ScoredChoice::default();
+        let log_probs = [0.40_f64.ln(), 0.05_f64.ln(), 0.30_f64.ln()];
+        let scores = combine(&tools, &log_probs, &unchanged, &settings);
+        assert_eq!(scores[0].tool, "get_logs");
+        let scores = combine(&tools, &log_probs, &similarities, &settings);
+        assert_eq!(scores[0].tool, "search_documents");
     }
 
     /// A clause the model ends at once with probability `end`, and otherwise calls the three

@@ -46,6 +46,15 @@ pub(crate) fn is_relevant(passage: &Passage, beside_tools: bool) -> bool {
         .is_some_and(|similarity| similarity >= floor)
 }
 
+/// The cosine similarity of the passage of `passages` nearest the request, when the vector
+/// search placed any.
+pub(crate) fn nearest_similarity(passages: &[Passage]) -> Option<f32> {
+    passages
+        .iter()
+        .filter_map(|passage| passage.similarity)
+        .reduce(f32::max)
+}
+
 /// Values shorter than this are too common to trace to a document.
 const MIN_TAINT_CHARS: usize = 3;
 
@@ -252,6 +261,20 @@ mod tests {
         .unwrap();
         let tainted = tainted_args(&args, &passages, "close the order");
         assert_eq!(tainted.into_iter().collect::<Vec<_>>(), ["order"]);
+    }
+
+    #[test]
+    fn the_nearest_similarity_skips_passages_the_vector_search_did_not_place() {
+        let with = |similarity| Passage {
+            similarity,
+            ..passage("text")
+        };
+        assert_eq!(
+            nearest_similarity(&[with(Some(0.41)), with(None), with(Some(0.58))]),
+            Some(0.58)
+        );
+        assert_eq!(nearest_similarity(&[with(None)]), None);
+        assert_eq!(nearest_similarity(&[]), None);
     }
 
     #[test]

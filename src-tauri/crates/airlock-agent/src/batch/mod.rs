@@ -191,7 +191,7 @@ impl Agent {
                     .collect::<Vec<_>>(),
                 false,
             ),
-            None => match self.draft(&request.text, &request.text, &mut |_| {}) {
+            None => match self.draft(&request.text, &request.text, None, &mut |_| {}) {
                 Ok(draft) => {
                     usage = Some(draft.usage);
                     (draft.intents, true)
