@@ -5,7 +5,9 @@
 //! `expected_page` for the PDF manual), whether the answer's text cites it inline (a `[n]` the
 //! model wrote, or the attribution of an uncited sentence to the passage holding its facts),
 //! and, for a question whose document the user may not read, that nothing of that document
-//! was cited. Every answer is kept, one JSON line per question, in
+//! was cited. The table also lists the tools the plan proposed besides the document search:
+//! every question here is answered by the documents, so each is a call the operator would be
+//! asked about for nothing. Every answer is kept, one JSON line per question, in
 //! `target/eval-citations/answers.jsonl` for review.
 //!
 //! `AIRLOCK_EVAL_MODEL=path.gguf` picks the model (default: the demo model,
@@ -41,8 +43,22 @@ struct Verdict {
     right: bool,
     /// The answer's text cites the expected chunk, not only its source list.
     inline: bool,
+    /// The plan's tools other than `search_documents`.
+    other_tools: Vec<String>,
     seconds: f64,
     note: String,
+}
+
+/// The tools of `outcome`'s plan other than the document search.
+fn other_tools(outcome: &Value) -> Vec<String> {
+    outcome["plan"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|intent| intent["tool"].as_str())
+        .filter(|tool| *tool != "search_documents")
+        .map(str::to_owned)
+        .collect()
 }
 
 fn repo() -> PathBuf {
@@ -166,8 +182,8 @@ fn main() {
         model.file_name().unwrap_or_default().to_string_lossy(),
         level.as_str(),
     );
-    println!("| # | kind | expected source cited | inline | s | note |");
-    println!("|---|---|---|---|---|---|");
+    println!("| # | kind | expected source cited | inline | other tools planned | s | note |");
+    println!("|---|---|---|---|---|---|---|");
     let answers_path = root.join("target/eval-citations/answers.jsonl");
     std::fs::create_dir_all(answers_path.parent().expect("has a parent")).expect("answers dir");
     let mut answers = std::fs::File::create(&answers_path).expect("answers file");
@@ -189,6 +205,7 @@ fn main() {
                 Verdict {
                     right,
                     inline,
+                    other_tools: other_tools(&outcome),
                     seconds,
                     note,
                 }
@@ -196,16 +213,18 @@ fn main() {
             Err(err) => Verdict {
                 right: false,
                 inline: false,
+                other_tools: Vec::new(),
                 seconds,
                 note: format!("no JSON outcome ({err}): {}", output.status),
             },
         };
         println!(
-            "| {} | {} | {} | {} | {:.1} | {} |",
+            "| {} | {} | {} | {} | {} | {:.1} | {} |",
             index + 1,
             question.kind,
             if verdict.right { "yes" } else { "**no**" },
             if verdict.inline { "yes" } else { "no" },
+            verdict.other_tools.join(", "),
             verdict.seconds,
             verdict.note,
         );
@@ -213,10 +232,14 @@ fn main() {
     }
     let right = verdicts.iter().filter(|v| v.right).count();
     let inline = verdicts.iter().filter(|v| v.inline).count();
+    let with_tools = verdicts
+        .iter()
+        .filter(|v| !v.other_tools.is_empty())
+        .count();
     let seconds: f64 = verdicts.iter().map(|v| v.seconds).sum();
     println!(
         "\nexpected source cited: {right}/{n}; cited inline: {inline}/{n}; \
-         {:.1} s per question; answers in {}",
+         planned with other tools: {with_tools}/{n}; {:.1} s per question; answers in {}",
         seconds / verdicts.len().max(1) as f64,
         answers_path.display(),
         n = verdicts.len(),
