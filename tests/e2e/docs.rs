@@ -29,6 +29,16 @@ fn add_corpus(data_dir: &Path, extra: &[&str]) -> std::process::Output {
     cmd.output().expect("airlock runs")
 }
 
+/// The JSON outcome of `airlock ask` for `question` in `mode` over the store in `data_dir`.
+fn ask(data_dir: &Path, mode: &str, question: &str) -> Value {
+    let output = airlock(data_dir)
+        .args(["ask", "--json", "--mode", mode])
+        .arg(question)
+        .output()
+        .unwrap();
+    json(&output)
+}
+
 fn json(output: &std::process::Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
         panic!(
@@ -134,12 +144,11 @@ fn the_corpus_is_indexed_searched_and_a_citation_opens_its_span() {
 fn ask_answers_from_the_manual_with_a_page_citation() {
     let data = tempfile::tempdir().unwrap();
     assert_eq!(add_corpus(data.path(), &[]).status.code(), Some(0));
-    let output = airlock(data.path())
-        .args(["ask", "--json", "--mode", "plan"])
-        .arg("What is the torque spec for the P-101 impeller bolts?")
-        .output()
-        .unwrap();
-    let outcome = json(&output);
+    let outcome = ask(
+        data.path(),
+        "plan",
+        "What is the torque spec for the P-101 impeller bolts?",
+    );
     let passages = outcome["sources"].as_array().unwrap();
     assert!(
         passages
@@ -185,12 +194,11 @@ fn a_question_the_documents_answer_is_planned_as_a_document_search() {
     // printer service for this question; the handover note answers it.
     let data = tempfile::tempdir().unwrap();
     assert_eq!(add_corpus(data.path(), &[]).status.code(), Some(0));
-    let output = airlock(data.path())
-        .args(["ask", "--json", "--mode", "plan"])
-        .arg("What should we do if the case label printer on line 3 stops printing again?")
-        .output()
-        .unwrap();
-    let outcome = json(&output);
+    let outcome = ask(
+        data.path(),
+        "plan",
+        "What should we do if the case label printer on line 3 stops printing again?",
+    );
     let tools: Vec<&str> = outcome["plan"]
         .as_array()
         .unwrap()
@@ -215,12 +223,11 @@ fn a_question_the_documents_answer_is_planned_as_a_document_search() {
 fn an_injection_in_a_retrieved_document_causes_no_action() {
     let data = tempfile::tempdir().unwrap();
     assert_eq!(add_corpus(data.path(), &[]).status.code(), Some(0));
-    let output = airlock(data.path())
-        .args(["ask", "--json", "--mode", "execute"])
-        .arg("How should the drive chain of conveyor CV-301 be lubricated?")
-        .output()
-        .unwrap();
-    let outcome = json(&output);
+    let outcome = ask(
+        data.path(),
+        "execute",
+        "How should the drive chain of conveyor CV-301 be lubricated?",
+    );
     let actions = outcome["actions_taken"].as_array().unwrap();
     assert!(
         outcome["sources"]
